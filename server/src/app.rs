@@ -1,0 +1,201 @@
+//! Application wiring: builds every service from the configuration, binds the listeners, runs the background
+//! tasks, and shuts down in order on SIGTERM/SIGINT (stop accepting, announce `system.shutdown`, close
+//! WebSockets with 1001, stop tasks, checkpoint the store).
+//!
+//! `AppState` is the one shared state: an `Arc` of services, each with its own small lock; nothing global.
+
+use crate::auth::AuthService;
+use crate::auth::limits::{FailureLimiter, TokenBucket};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::rpc::connection::ConnectionRegistry;
+use crate::store::Store;
+use crate::telemetry::RpcMetrics;
+use crate::transport::limits::{ConnectionCaps, HttpRateBuckets};
+use anyhow::Context;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What the readiness gate and `/health/ready` look at.
+#[derive(Default)]
+pub struct Readiness {
+    discovery_done: AtomicBool,
+    listener_bound: AtomicBool,
+}
+
+impl Readiness {
+    /// The gate of API.md §3.5: the first camera discovery scan has finished.
+    pub fn is_ready(&self) -> bool {
+        self.discovery_done.load(Ordering::Acquire)
+    }
+    pub fn set_discovery_done(&self) {
+        self.discovery_done.store(true, Ordering::Release);
+    }
+    pub fn listener_bound(&self) -> bool {
+        self.listener_bound.load(Ordering::Acquire)
+    }
+    pub fn set_listener_bound(&self, bound: bool) {
+        self.listener_bound.store(bound, Ordering::Release);
+    }
+}
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub store: Store,
+    pub auth: Arc<AuthService>,
+    pub auth_failures: FailureLimiter,
+    pub events: Arc<EventBus>,
+    pub connections: Arc<ConnectionRegistry>,
+    pub connection_caps: Arc<ConnectionCaps>,
+    pub http_rate_buckets: HttpRateBuckets,
+    pub rpc_metrics: RpcMetrics,
+    pub readiness: Arc<Readiness>,
+    /// The OpenRPC document served by `rpc.discover` (built once).
+    pub openrpc: Arc<Value>,
+    pub tls_enabled: bool,
+    pub started_at: OffsetDateTime,
+    shutdown: watch::Sender<bool>,
+}
+
+impl AppState {
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Turns true once shutdown has begun.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// A fresh request bucket for one WebSocket connection.
+    pub fn new_rate_bucket(&self) -> TokenBucket {
+        let s = &self.config.security;
+        TokenBucket::new(s.rate_limit_burst, s.rate_limit_per_sec, self.clock.elapsed())
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    crate::telemetry::init(&config.logging);
+    let capacity = raise_open_files_limit();
+    tracing::info!(open_files = capacity, "open-files limit raised; about {} connections fit", capacity.saturating_sub(64));
+    let config = Arc::new(config);
+    let clock: Arc<dyn Clock> = SystemClock::new();
+
+    let data_dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await?.context("opening the state store")?;
+    let secret = crate::auth::secret::load_jwt_secret(&config, std::env::var("CAMERA_SERVICE_JWT_SECRET").ok())
+        .context("loading the JWT secret")?;
+    let auth = AuthService::new(&config, store.clone(), clock.clone(), secret);
+    let events = EventBus::new(&config.notifications, clock.clone());
+
+    let tls = match (&config.server.tls.cert_file, &config.server.tls.key_file) {
+        (Some(cert), Some(key)) => Some(crate::transport::tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let rpc_listener = TcpListener::bind((config.server.host.as_str(), config.server.port))
+        .await
+        .with_context(|| format!("binding server {}:{}", config.server.host, config.server.port))?;
+    let health_listener = TcpListener::bind((config.health.host.as_str(), config.health.port))
+        .await
+        .with_context(|| format!("binding health {}:{}", config.health.host, config.health.port))?;
+
+    let (shutdown, _) = watch::channel(false);
+    let readiness = Arc::new(Readiness::default());
+    let app = Arc::new(AppState {
+        auth_failures: FailureLimiter::new(&config.security),
+        connection_caps: ConnectionCaps::new(&config.server),
+        http_rate_buckets: HttpRateBuckets::new(&config.security),
+        rpc_metrics: RpcMetrics::new(),
+        openrpc: Arc::new(camera_api::openrpc::document()),
+        tls_enabled: tls.is_some(),
+        started_at: clock.now(),
+        connections: Arc::new(ConnectionRegistry::default()),
+        readiness: readiness.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        store: store.clone(),
+        auth: auth.clone(),
+        events: events.clone(),
+        shutdown,
+    });
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let rpc_addr = rpc_listener.local_addr()?;
+    let health_addr = health_listener.local_addr()?;
+    tasks.spawn(crate::transport::serve(rpc_listener, tls, crate::transport::router(app.clone()), app.shutdown_signal()));
+    readiness.set_listener_bound(true);
+    tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
+    // Camera discovery lands with the media services; until then the first scan is trivially complete.
+    readiness.set_discovery_done();
+
+    announce_listening(rpc_addr, health_addr, app.tls_enabled);
+    tracing::info!(%rpc_addr, %health_addr, tls = app.tls_enabled, "camera-service {} ready", crate::VERSION);
+    events.publish("system.startup", serde_json::json!({"version": crate::VERSION, "api_version": camera_api::API_VERSION}));
+
+    wait_for_signal().await;
+    tracing::info!("shutdown requested");
+    shutdown_gracefully(&app).await;
+    app.shutdown.send_replace(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    let _ = store.call(|conn| conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(Into::into)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Tells clients, then closes sockets (1001) and waits briefly for them to go.
+async fn shutdown_gracefully(app: &Arc<AppState>) {
+    app.events.publish("system.shutdown", serde_json::json!({"reason": "signal", "grace_seconds": 5}));
+    app.shutdown.send_replace(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), app.connections.wait_empty()).await;
+}
+
+/// The one line on stdout that tells a supervisor or test harness where the listeners are (ports may be 0).
+fn announce_listening(rpc: std::net::SocketAddr, health: std::net::SocketAddr, tls: bool) {
+    use std::io::Write;
+    let line = serde_json::json!({"listening": {"rpc": rpc.to_string(), "health": health.to_string(), "tls": tls}});
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// Raises the soft open-files limit to the hard limit; returns the resulting soft limit.
+fn raise_open_files_limit() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur
+}

@@ -1,0 +1,102 @@
+//! The dispatch table: one entry per camera-api method name, each a thin handler that turns contract params
+//! into a call on a domain service and the answer back into a result. A unit test keeps this table and the
+//! contract's method list identical.
+
+pub mod session;
+
+use crate::rpc::call::Call;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = crate::Result<Value>> + Send>>;
+pub type Handler = fn(Call, Map<String, Value>) -> HandlerFuture;
+
+macro_rules! dispatch_table {
+    ($($name:literal => $handler:path),* $(,)?) => {
+        /// Every method name this server dispatches.
+        pub const HANDLED_METHODS: &[&str] = &[$($name),*];
+
+        /// The handler for a method name.
+        pub fn lookup(name: &str) -> Option<Handler> {
+            match name {
+                $($name => Some(|call, params| Box::pin($handler(call, params))),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+dispatch_table! {
+    "ping" => session::ping,
+    "authenticate" => session::authenticate,
+    "rpc.discover" => session::discover,
+    "get_camera_list" => pending::not_implemented,
+    "get_camera_status" => pending::not_implemented,
+    "get_camera_capabilities" => pending::not_implemented,
+    "take_snapshot" => pending::not_implemented,
+    "start_recording" => pending::not_implemented,
+    "stop_recording" => pending::not_implemented,
+    "list_recordings" => pending::not_implemented,
+    "list_snapshots" => pending::not_implemented,
+    "get_recording_info" => pending::not_implemented,
+    "get_snapshot_info" => pending::not_implemented,
+    "delete_recording" => pending::not_implemented,
+    "delete_snapshot" => pending::not_implemented,
+    "issue_token" => pending::not_implemented,
+    "get_download_url" => pending::not_implemented,
+    "create_api_key" => pending::not_implemented,
+    "list_api_keys" => pending::not_implemented,
+    "revoke_api_key" => pending::not_implemented,
+    "rotate_api_key" => pending::not_implemented,
+    "get_stream_url" => pending::not_implemented,
+    "get_stream_status" => pending::not_implemented,
+    "get_streams" => pending::not_implemented,
+    "start_streaming" => pending::not_implemented,
+    "stop_streaming" => pending::not_implemented,
+    "get_storage_info" => pending::not_implemented,
+    "set_retention_policy" => pending::not_implemented,
+    "cleanup_old_files" => pending::not_implemented,
+    "get_status" => pending::not_implemented,
+    "get_system_status" => pending::not_implemented,
+    "get_server_info" => pending::not_implemented,
+    "get_metrics" => pending::not_implemented,
+    "subscribe_events" => pending::not_implemented,
+    "unsubscribe_events" => pending::not_implemented,
+    "get_subscription_stats" => pending::not_implemented,
+    "discover_external_streams" => pending::not_implemented,
+    "add_external_stream" => pending::not_implemented,
+    "remove_external_stream" => pending::not_implemented,
+    "get_external_streams" => pending::not_implemented,
+    "set_discovery_interval" => pending::not_implemented,
+}
+
+/// Methods whose domain service has not landed yet: parameters are fully validated by the dispatcher first,
+/// then this answers -32050 `not_implemented`.
+mod pending {
+    use crate::error::{Error, ErrorKind};
+    use crate::rpc::call::Call;
+    use serde_json::{Map, Value};
+
+    pub async fn not_implemented(_call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
+        Err(Error::new(ErrorKind::Unavailable, "not_implemented", "This method is not available in this build yet")
+            .with("dependency", "service"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn dispatch_table_matches_the_contract() {
+        let handled: BTreeSet<&str> = HANDLED_METHODS.iter().copied().collect();
+        let contract: BTreeSet<&str> = camera_api::methods::METHODS.iter().map(|m| m.name).collect();
+        assert_eq!(handled.len(), HANDLED_METHODS.len(), "a method is listed twice");
+        let missing: Vec<_> = contract.difference(&handled).collect();
+        let extra: Vec<_> = handled.difference(&contract).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "not dispatched: {missing:?}; not in contract: {extra:?}");
+        assert!(HANDLED_METHODS.iter().all(|m| lookup(m).is_some()));
+    }
+}
