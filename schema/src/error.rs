@@ -127,12 +127,7 @@ impl ErrorCode {
                 CONFLICTING_PARAMS,
             ],
             ErrorCode::InternalError => &[INTERNAL_ERROR],
-            ErrorCode::AuthFailed => &[
-                AUTH_REQUIRED,
-                AUTH_FAILED,
-                TOKEN_EXPIRED,
-                CREDENTIAL_REVOKED,
-            ],
+            ErrorCode::AuthFailed => &[AUTH_REQUIRED, AUTH_FAILED, TOKEN_EXPIRED, CREDENTIAL_REVOKED],
             ErrorCode::PermissionDenied => &[INSUFFICIENT_ROLE, ROLE_EXCEEDS_CALLER],
             ErrorCode::NotFound => &[
                 CAMERA_NOT_FOUND,
@@ -178,9 +173,7 @@ impl ErrorCode {
 
     /// The code whose reason list contains `reason` (JSON-RPC reasons only; HTTP-only tags give `None`).
     pub fn for_reason(reason: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL
-            .into_iter()
-            .find(|c| c.reasons().contains(&reason))
+        ErrorCode::ALL.into_iter().find(|c| c.reasons().contains(&reason))
     }
 
     /// An error object with this code's exact message and `data.reason` / `data.details`.

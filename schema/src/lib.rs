@@ -4,9 +4,12 @@
 
 pub mod error;
 pub mod methods;
+pub mod notifications;
+pub mod openrpc;
 pub mod role;
 pub mod timestamp;
 pub mod topics;
+pub mod types;
 pub mod validate;
 
 /// The API version (semantic versioning, independent of the product version).

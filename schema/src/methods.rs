@@ -6,6 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::error::{ErrorCode, reason};
 use crate::role::Role;
+use crate::types as t;
 
 /// One contract method.
 #[derive(Debug)]
@@ -66,11 +67,7 @@ pub enum ParamKind {
     /// other types → `invalid_type`; outside `min..=max` → `out_of_range`.
     Int { min: i64, max: i64 },
     /// Any JSON number in `min..=max` (or `min < x` when `min_exclusive`); else `out_of_range`.
-    Number {
-        min: f64,
-        max: f64,
-        min_exclusive: bool,
-    },
+    Number { min: f64, max: f64, min_exclusive: bool },
     /// JSON boolean.
     Bool,
     /// String. Length counted in characters: above `max_len` → `too_long`, below `min_len` →
@@ -154,10 +151,7 @@ impl StrFormat {
 
     /// Whether the format fixes the length itself (so length violations use the format's reason).
     pub fn bounds_length(self) -> bool {
-        matches!(
-            self,
-            StrFormat::CameraId | StrFormat::Filename | StrFormat::KeyId
-        )
+        matches!(self, StrFormat::CameraId | StrFormat::Filename | StrFormat::KeyId)
     }
 }
 
@@ -270,10 +264,7 @@ const fn filename(required: bool, description: &'static str) -> ParamSpec {
     }
 }
 
-const FILENAME: ParamSpec = filename(
-    true,
-    "Bare file name (`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`, no `..`).",
-);
+const FILENAME: ParamSpec = filename(true, "Bare file name (`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`, no `..`).");
 
 const LIMIT: ParamSpec = ParamSpec {
     name: "limit",
@@ -285,10 +276,7 @@ const LIMIT: ParamSpec = ParamSpec {
 const OFFSET: ParamSpec = ParamSpec {
     name: "offset",
     required: false,
-    kind: ParamKind::Int {
-        min: 0,
-        max: i64::MAX,
-    },
+    kind: ParamKind::Int { min: 0, max: i64::MAX },
     description: "Items to skip (default 0).",
 };
 
@@ -301,13 +289,7 @@ const fn boolean(name: &'static str, required: bool, description: &'static str) 
     }
 }
 
-const fn int(
-    name: &'static str,
-    required: bool,
-    min: i64,
-    max: i64,
-    description: &'static str,
-) -> ParamSpec {
+const fn int(name: &'static str, required: bool, min: i64, max: i64, description: &'static str) -> ParamSpec {
     ParamSpec {
         name,
         required,
@@ -348,10 +330,7 @@ const STREAM_URL: ParamSpec = ParamSpec {
 };
 
 const EVENT_FILTERS: &[ParamSpec] = &[
-    device(
-        false,
-        "Deliver only events whose `device` equals this camera id.",
-    ),
+    device(false, "Deliver only events whose `device` equals this camera id."),
     ParamSpec {
         name: "topic",
         required: false,
@@ -400,7 +379,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: true,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::PingResult>,
     },
     MethodSpec {
         name: "authenticate",
@@ -425,7 +404,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::AuthFailed, reason::CREDENTIAL_REVOKED),
             (ErrorCode::RateLimited, reason::AUTH_RATE_LIMITED),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::AuthenticateResult>,
     },
     MethodSpec {
         name: "rpc.discover",
@@ -436,7 +415,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: true,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::RpcDiscoverResult>,
     },
     MethodSpec {
         name: "issue_token",
@@ -461,7 +440,7 @@ pub static METHODS: &[MethodSpec] = &[
             ),
         ],
         errors: &[(ErrorCode::PermissionDenied, reason::ROLE_EXCEEDS_CALLER)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::IssueTokenResult>,
     },
     MethodSpec {
         name: "get_download_url",
@@ -478,7 +457,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::NotFound, reason::RECORDING_NOT_FOUND),
             (ErrorCode::NotFound, reason::SNAPSHOT_NOT_FOUND),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetDownloadUrlResult>,
     },
     // ---- §4.2 cameras
     MethodSpec {
@@ -490,7 +469,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetCameraListResult>,
     },
     MethodSpec {
         name: "get_camera_status",
@@ -501,7 +480,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[DEVICE],
         errors: &[E_CAMERA],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetCameraStatusResult>,
     },
     MethodSpec {
         name: "get_camera_capabilities",
@@ -512,7 +491,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[DEVICE],
         errors: &[E_CAMERA],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetCameraCapabilitiesResult>,
     },
     // ---- §4.3 snapshots and recording
     MethodSpec {
@@ -565,7 +544,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::SOURCE_UNREACHABLE),
             (ErrorCode::InsufficientStorage, reason::STORAGE_FULL),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::TakeSnapshotResult>,
     },
     MethodSpec {
         name: "start_recording",
@@ -601,7 +580,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::RECORDING_START_TIMEOUT),
             (ErrorCode::InsufficientStorage, reason::STORAGE_FULL),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::StartRecordingResult>,
     },
     MethodSpec {
         name: "stop_recording",
@@ -616,7 +595,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::InvalidState, reason::NOT_RECORDING),
             (ErrorCode::DependencyFailed, reason::MEDIAMTX_UNAVAILABLE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::StopRecordingResult>,
     },
     // ---- §4.4 files
     MethodSpec {
@@ -629,13 +608,10 @@ pub static METHODS: &[MethodSpec] = &[
         params: &[
             LIMIT,
             OFFSET,
-            device(
-                false,
-                "Only files of this camera (unknown id → empty list).",
-            ),
+            device(false, "Only files of this camera (unknown id → empty list)."),
         ],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::ListRecordingsResult>,
     },
     MethodSpec {
         name: "list_snapshots",
@@ -647,13 +623,10 @@ pub static METHODS: &[MethodSpec] = &[
         params: &[
             LIMIT,
             OFFSET,
-            device(
-                false,
-                "Only files of this camera (unknown id → empty list).",
-            ),
+            device(false, "Only files of this camera (unknown id → empty list)."),
         ],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::ListSnapshotsResult>,
     },
     MethodSpec {
         name: "get_recording_info",
@@ -664,7 +637,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[FILENAME],
         errors: &[(ErrorCode::NotFound, reason::RECORDING_NOT_FOUND)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetRecordingInfoResult>,
     },
     MethodSpec {
         name: "get_snapshot_info",
@@ -675,7 +648,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[FILENAME],
         errors: &[(ErrorCode::NotFound, reason::SNAPSHOT_NOT_FOUND)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetSnapshotInfoResult>,
     },
     MethodSpec {
         name: "delete_recording",
@@ -689,7 +662,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::NotFound, reason::RECORDING_NOT_FOUND),
             (ErrorCode::InvalidState, reason::FILE_IN_USE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::DeleteRecordingResult>,
     },
     MethodSpec {
         name: "delete_snapshot",
@@ -700,7 +673,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[FILENAME],
         errors: &[(ErrorCode::NotFound, reason::SNAPSHOT_NOT_FOUND)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::DeleteSnapshotResult>,
     },
     // ---- §4.5 streaming
     MethodSpec {
@@ -719,7 +692,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::STREAMING_UNAVAILABLE),
             (ErrorCode::DependencyFailed, reason::MEDIAMTX_UNAVAILABLE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::StartStreamingResult>,
     },
     MethodSpec {
         name: "stop_streaming",
@@ -735,7 +708,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::STREAMING_UNAVAILABLE),
             (ErrorCode::DependencyFailed, reason::MEDIAMTX_UNAVAILABLE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::StopStreamingResult>,
     },
     MethodSpec {
         name: "get_stream_url",
@@ -750,7 +723,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::STREAMING_UNAVAILABLE),
             (ErrorCode::DependencyFailed, reason::MEDIAMTX_UNAVAILABLE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetStreamUrlResult>,
     },
     MethodSpec {
         name: "get_stream_status",
@@ -765,7 +738,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::STREAMING_UNAVAILABLE),
             (ErrorCode::DependencyFailed, reason::MEDIAMTX_UNAVAILABLE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetStreamStatusResult>,
     },
     MethodSpec {
         name: "get_streams",
@@ -779,7 +752,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::DependencyFailed, reason::STREAMING_UNAVAILABLE),
             (ErrorCode::DependencyFailed, reason::MEDIAMTX_UNAVAILABLE),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetStreamsResult>,
     },
     // ---- §4.6 storage
     MethodSpec {
@@ -791,7 +764,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetStorageInfoResult>,
     },
     MethodSpec {
         name: "set_retention_policy",
@@ -837,7 +810,7 @@ pub static METHODS: &[MethodSpec] = &[
             },
         ],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::SetRetentionPolicyResult>,
     },
     MethodSpec {
         name: "cleanup_old_files",
@@ -847,22 +820,14 @@ pub static METHODS: &[MethodSpec] = &[
         websocket_only: false,
         ignores_unknown_params: false,
         params: &[
-            boolean(
-                "force",
-                false,
-                "Override the mass-delete guard (default false).",
-            ),
-            boolean(
-                "dry_run",
-                false,
-                "Compute without deleting anything (default false).",
-            ),
+            boolean("force", false, "Override the mass-delete guard (default false)."),
+            boolean("dry_run", false, "Compute without deleting anything (default false)."),
         ],
         errors: &[
             (ErrorCode::InvalidState, reason::RETENTION_DISABLED),
             (ErrorCode::InvalidState, reason::MASS_DELETE_GUARD),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::CleanupOldFilesResult>,
     },
     // ---- §4.7 system
     MethodSpec {
@@ -874,7 +839,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetStatusResult>,
     },
     MethodSpec {
         name: "get_system_status",
@@ -885,7 +850,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetSystemStatusResult>,
     },
     MethodSpec {
         name: "get_server_info",
@@ -896,7 +861,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetServerInfoResult>,
     },
     MethodSpec {
         name: "get_metrics",
@@ -907,7 +872,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetMetricsResult>,
     },
     // ---- §4.8 events
     MethodSpec {
@@ -932,7 +897,7 @@ pub static METHODS: &[MethodSpec] = &[
             },
         ],
         errors: &[(ErrorCode::Unsupported, reason::REQUIRES_WEBSOCKET)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::SubscribeEventsResult>,
     },
     MethodSpec {
         name: "unsubscribe_events",
@@ -948,7 +913,7 @@ pub static METHODS: &[MethodSpec] = &[
             description: "1..64 topics to remove; omitted or null removes every subscription.",
         }],
         errors: &[(ErrorCode::Unsupported, reason::REQUIRES_WEBSOCKET)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::UnsubscribeEventsResult>,
     },
     MethodSpec {
         name: "get_subscription_stats",
@@ -959,7 +924,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[(ErrorCode::Unsupported, reason::REQUIRES_WEBSOCKET)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetSubscriptionStatsResult>,
     },
     // ---- §4.9 external streams
     MethodSpec {
@@ -970,11 +935,7 @@ pub static METHODS: &[MethodSpec] = &[
         websocket_only: false,
         ignores_unknown_params: false,
         params: &[
-            boolean(
-                "skydio_enabled",
-                false,
-                "Scan the Skydio UAV profile (default true).",
-            ),
+            boolean("skydio_enabled", false, "Scan the Skydio UAV profile (default true)."),
             boolean(
                 "generic_enabled",
                 false,
@@ -992,7 +953,7 @@ pub static METHODS: &[MethodSpec] = &[
             ),
         ],
         errors: &[(ErrorCode::Unsupported, reason::FEATURE_DISABLED)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::DiscoverExternalStreamsResult>,
     },
     MethodSpec {
         name: "add_external_stream",
@@ -1029,7 +990,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::InvalidState, reason::DEVICE_EXISTS),
             (ErrorCode::InvalidState, reason::CAMERA_LIMIT_REACHED),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::AddExternalStreamResult>,
     },
     MethodSpec {
         name: "remove_external_stream",
@@ -1047,7 +1008,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::InvalidState, reason::CAMERA_BUSY),
             (ErrorCode::InvalidState, reason::CONFIGURED_CAMERA),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::RemoveExternalStreamResult>,
     },
     MethodSpec {
         name: "get_external_streams",
@@ -1058,7 +1019,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::GetExternalStreamsResult>,
     },
     MethodSpec {
         name: "set_discovery_interval",
@@ -1075,7 +1036,7 @@ pub static METHODS: &[MethodSpec] = &[
             "Seconds between scans: 0 (on demand only) or 10..86400.",
         )],
         errors: &[(ErrorCode::Unsupported, reason::FEATURE_DISABLED)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::SetDiscoveryIntervalResult>,
     },
     // ---- §4.10 API keys
     MethodSpec {
@@ -1106,7 +1067,7 @@ pub static METHODS: &[MethodSpec] = &[
             ),
         ],
         errors: &[(ErrorCode::InvalidState, reason::KEY_LIMIT_REACHED)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::CreateApiKeyResult>,
     },
     MethodSpec {
         name: "list_api_keys",
@@ -1125,7 +1086,7 @@ pub static METHODS: &[MethodSpec] = &[
             OFFSET,
         ],
         errors: &[],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::ListApiKeysResult>,
     },
     MethodSpec {
         name: "revoke_api_key",
@@ -1136,7 +1097,7 @@ pub static METHODS: &[MethodSpec] = &[
         ignores_unknown_params: false,
         params: &[KEY_ID],
         errors: &[(ErrorCode::NotFound, reason::API_KEY_NOT_FOUND)],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::RevokeApiKeyResult>,
     },
     MethodSpec {
         name: "rotate_api_key",
@@ -1166,7 +1127,7 @@ pub static METHODS: &[MethodSpec] = &[
             (ErrorCode::NotFound, reason::API_KEY_NOT_FOUND),
             (ErrorCode::InvalidState, reason::KEY_REVOKED),
         ],
-        result_schema: schema_of::<serde_json::Value>,
+        result_schema: schema_of::<t::RotateApiKeyResult>,
     },
 ];
 

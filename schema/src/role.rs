@@ -7,9 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A caller's role. Ordered `viewer < operator < admin`; a role may call everything a lower role may.
-#[derive(
-    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read-only access (`view`).
@@ -60,11 +58,7 @@ pub struct ParseRoleError(pub String);
 
 impl fmt::Display for ParseRoleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown role {:?} (expected viewer, operator or admin)",
-            self.0
-        )
+        write!(f, "unknown role {:?} (expected viewer, operator or admin)", self.0)
     }
 }
 

@@ -76,31 +76,16 @@ mod tests {
 
     #[test]
     fn canonicalisation() {
-        assert_eq!(
-            canonical_topic("camera.connected"),
-            Some("camera.connected")
-        );
-        assert_eq!(
-            canonical_topic("camera_status_update"),
-            Some("camera_status_update")
-        );
-        assert_eq!(
-            canonical_topic("recording.started"),
-            Some("recording.start")
-        );
-        assert_eq!(
-            canonical_topic("mediamtx.recording_failed"),
-            Some("recording.error")
-        );
+        assert_eq!(canonical_topic("camera.connected"), Some("camera.connected"));
+        assert_eq!(canonical_topic("camera_status_update"), Some("camera_status_update"));
+        assert_eq!(canonical_topic("recording.started"), Some("recording.start"));
+        assert_eq!(canonical_topic("mediamtx.recording_failed"), Some("recording.error"));
         assert_eq!(canonical_topic("camera"), None);
         assert_eq!(canonical_topic("Camera.Connected"), None);
         for (alias, canonical) in TOPIC_ALIASES {
             assert!(TOPICS.contains(canonical));
             assert!(!TOPICS.contains(alias));
         }
-        assert_eq!(
-            valid_topic_names().len(),
-            TOPICS.len() + LEGACY_TOPICS.len()
-        );
+        assert_eq!(valid_topic_names().len(), TOPICS.len() + LEGACY_TOPICS.len());
     }
 }

@@ -78,10 +78,7 @@ impl From<ParamError> for ErrorObject {
 ///
 /// Returns the normalised object: integral floats rewritten as integers; enum values and topic aliases are
 /// left as given.
-pub fn validate_params(
-    spec: &MethodSpec,
-    params: Option<&Value>,
-) -> Result<Map<String, Value>, ParamError> {
+pub fn validate_params(spec: &MethodSpec, params: Option<&Value>) -> Result<Map<String, Value>, ParamError> {
     let empty = Map::new();
     let obj = match params {
         None | Some(Value::Null) => &empty,
@@ -237,11 +234,7 @@ fn validate_value(kind: &ParamKind, v: &Value, name: &str) -> Result<Value, Para
                 let mut e = ParamError::new(
                     reason::INVALID_VALUE,
                     name,
-                    format!(
-                        "'{name}' must be one of {}; got {:?}",
-                        values.join(", "),
-                        truncate(s)
-                    ),
+                    format!("'{name}' must be one of {}; got {:?}", values.join(", "), truncate(s)),
                 );
                 e.allowed = Some(values.iter().map(|s| (*s).to_owned()).collect());
                 Err(e)
@@ -271,8 +264,7 @@ fn validate_value(kind: &ParamKind, v: &Value, name: &str) -> Result<Value, Para
                     Value::String(s) => s,
                     other => {
                         let mut e = wrong_type(name, "an array of strings", other);
-                        e.details =
-                            format!("'{name}[{i}]' must be a string, got {}", type_name(other));
+                        e.details = format!("'{name}[{i}]' must be a string, got {}", type_name(other));
                         return Err(e);
                     }
                 };
@@ -281,24 +273,13 @@ fn validate_value(kind: &ParamKind, v: &Value, name: &str) -> Result<Value, Para
             Ok(v.clone())
         }
         ParamKind::Object(fields) => match v {
-            Value::Object(o) => Ok(Value::Object(validate_object(
-                fields,
-                o,
-                &format!("{name}."),
-                false,
-            )?)),
+            Value::Object(o) => Ok(Value::Object(validate_object(fields, o, &format!("{name}."), false)?)),
             other => Err(wrong_type(name, "an object", other)),
         },
     }
 }
 
-fn check_str(
-    s: &str,
-    min_len: usize,
-    max_len: usize,
-    format: StrFormat,
-    name: &str,
-) -> Result<(), ParamError> {
+fn check_str(s: &str, min_len: usize, max_len: usize, format: StrFormat, name: &str) -> Result<(), ParamError> {
     if !format.bounds_length() {
         let len = s.chars().count();
         if len > max_len {
@@ -327,12 +308,12 @@ fn check_str(
             StrFormat::CameraId => {
                 format!("'{name}': {shown:?} is not a camera id (^[a-z0-9_]{{1,64}}$)")
             }
-            StrFormat::Filename => format!(
-                "'{name}': {shown:?} is not a valid file name (^[A-Za-z0-9][A-Za-z0-9._-]{{0,254}}$, no '..')"
-            ),
-            StrFormat::RtspUrl => format!(
-                "'{name}': {shown:?} is not an rtsp:// or rtsps:// URL with a host and no whitespace"
-            ),
+            StrFormat::Filename => {
+                format!("'{name}': {shown:?} is not a valid file name (^[A-Za-z0-9][A-Za-z0-9._-]{{0,254}}$, no '..')")
+            }
+            StrFormat::RtspUrl => {
+                format!("'{name}': {shown:?} is not an rtsp:// or rtsps:// URL with a host and no whitespace")
+            }
             StrFormat::Timestamp => {
                 format!("'{name}': {shown:?} is not an RFC 3339 timestamp with an offset")
             }
@@ -476,19 +457,8 @@ mod tests {
 
     #[test]
     fn params_must_be_object() {
-        for bad in [
-            json!([]),
-            json!(["camera0"]),
-            json!(1),
-            json!("x"),
-            json!(true),
-        ] {
-            assert_reason(
-                "get_camera_status",
-                bad,
-                reason::PARAMS_MUST_BE_OBJECT,
-                None,
-            );
+        for bad in [json!([]), json!(["camera0"]), json!(1), json!("x"), json!(true)] {
+            assert_reason("get_camera_status", bad, reason::PARAMS_MUST_BE_OBJECT, None);
         }
         // Applies to methods that ignore unknown keys too.
         assert_reason("ping", json!([1]), reason::PARAMS_MUST_BE_OBJECT, None);
@@ -496,12 +466,7 @@ mod tests {
 
     #[test]
     fn unknown_param() {
-        assert_reason(
-            "get_camera_list",
-            json!({"x": 1}),
-            reason::UNKNOWN_PARAM,
-            Some("x"),
-        );
+        assert_reason("get_camera_list", json!({"x": 1}), reason::UNKNOWN_PARAM, Some("x"));
         assert_reason(
             "get_camera_status",
             json!({"device": "camera0", "devcie": "x"}),
@@ -514,12 +479,7 @@ mod tests {
 
     #[test]
     fn missing_param() {
-        assert_reason(
-            "get_camera_status",
-            json!({}),
-            reason::MISSING_PARAM,
-            Some("device"),
-        );
+        assert_reason("get_camera_status", json!({}), reason::MISSING_PARAM, Some("device"));
         assert_reason(
             "get_camera_status",
             json!({"device": null}),
@@ -541,10 +501,7 @@ mod tests {
             json!({"device": "camera0", "duration": null, "format": null}),
         );
         assert_eq!(out, Ok(json_map(json!({"device": "camera0"}))));
-        assert_eq!(
-            check("unsubscribe_events", json!({"topics": null})),
-            Ok(Map::new())
-        );
+        assert_eq!(check("unsubscribe_events", json!({"topics": null})), Ok(Map::new()));
     }
 
     #[test]
@@ -609,24 +566,13 @@ mod tests {
             reason::INVALID_TYPE,
             Some("filters"),
         );
-        assert_reason(
-            "issue_token",
-            json!({"role": 1}),
-            reason::INVALID_TYPE,
-            Some("role"),
-        );
+        assert_reason("issue_token", json!({"role": 1}), reason::INVALID_TYPE, Some("role"));
     }
 
     #[test]
     fn integral_floats_are_normalised() {
-        let out = check(
-            "start_recording",
-            json!({"device": "camera0", "duration": 60.0}),
-        );
-        assert_eq!(
-            out,
-            Ok(json_map(json!({"device": "camera0", "duration": 60})))
-        );
+        let out = check("start_recording", json!({"device": "camera0", "duration": 60.0}));
+        assert_eq!(out, Ok(json_map(json!({"device": "camera0", "duration": 60}))));
         let out = check("list_recordings", json!({"limit": 1e3, "offset": 0.0}));
         let out = out.expect("accepted");
         assert_eq!(out.get("limit").and_then(Value::as_i64), Some(1000));
@@ -666,24 +612,20 @@ mod tests {
             reason::OUT_OF_RANGE,
             Some("limit"),
         );
-        assert!(
-            check(
-                "list_recordings",
-                json!({"offset": 18_446_744_073_709_551_615u64})
-            )
-            .is_err()
-        );
+        assert!(check("list_recordings", json!({"offset": 18_446_744_073_709_551_615u64})).is_err());
         assert_reason(
             "set_retention_policy",
             json!({"policy_type": "size", "enabled": true, "max_size_gb": 0}),
             reason::OUT_OF_RANGE,
             Some("max_size_gb"),
         );
-        assert!(check(
-            "set_retention_policy",
-            json!({"policy_type": "size", "enabled": true, "max_size_gb": 0.5, "min_free_percent": 0})
-        )
-        .is_ok());
+        assert!(
+            check(
+                "set_retention_policy",
+                json!({"policy_type": "size", "enabled": true, "max_size_gb": 0.5, "min_free_percent": 0})
+            )
+            .is_ok()
+        );
         assert_reason(
             "set_retention_policy",
             json!({"policy_type": "manual", "enabled": false, "min_free_percent": 50.1}),
@@ -702,10 +644,7 @@ mod tests {
 
     #[test]
     fn invalid_value_and_allowed() {
-        let e = fails(
-            "start_recording",
-            json!({"device": "camera0", "format": "avi"}),
-        );
+        let e = fails("start_recording", json!({"device": "camera0", "format": "avi"}));
         assert_eq!(e.reason, reason::INVALID_VALUE);
         assert_eq!(e.param.as_deref(), Some("format"));
         assert_eq!(
@@ -804,15 +743,7 @@ mod tests {
 
     #[test]
     fn invalid_filename() {
-        for bad in [
-            "../etc/passwd",
-            "a/b.mp4",
-            ".mp4",
-            "a..b",
-            "a b",
-            "",
-            &"a".repeat(256),
-        ] {
+        for bad in ["../etc/passwd", "a/b.mp4", ".mp4", "a..b", "a b", "", &"a".repeat(256)] {
             assert_reason(
                 "delete_recording",
                 json!({ "filename": bad }),
@@ -825,13 +756,7 @@ mod tests {
 
     #[test]
     fn invalid_url() {
-        for bad in [
-            "http://h/x",
-            "rtsp://",
-            "rtsp:///x",
-            "rtsp://h/a b",
-            "rtsp://h:70000/x",
-        ] {
+        for bad in ["http://h/x", "rtsp://", "rtsp:///x", "rtsp://h/a b", "rtsp://h:70000/x"] {
             assert_reason(
                 "add_external_stream",
                 json!({"stream_url": bad, "stream_name": "n"}),
@@ -943,11 +868,7 @@ mod tests {
         for m in crate::methods::METHODS {
             for p in m.params {
                 if let ParamKind::Str { format, .. } = p.kind {
-                    assert!(
-                        ErrorCode::InvalidParams
-                            .reasons()
-                            .contains(&format.reason())
-                    );
+                    assert!(ErrorCode::InvalidParams.reasons().contains(&format.reason()));
                 }
             }
         }
