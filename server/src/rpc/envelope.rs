@@ -79,7 +79,7 @@ pub fn parse(text: &str, max_batch: usize) -> Result<Inbound<'_>, Error> {
     Ok(Inbound::Single(element(raw)))
 }
 
-fn invalid(id: &RawValue, reason: &'static str, details: &str) -> Element<'_> {
+fn invalid<'a>(id: &'a RawValue, reason: &'static str, details: &str) -> Element<'a> {
     Element::Invalid { id, error: Error::new(ErrorKind::InvalidRequest, reason, details) }
 }
 
@@ -98,7 +98,7 @@ fn element(raw: &RawValue) -> Element<'_> {
             _ => return invalid(null_id(), "invalid_id", "id must be a string, a number or null"),
         },
     };
-    let echo = id.unwrap_or_else(null_id);
+    let echo = id.unwrap_or(null_id());
     if req.jsonrpc.0.map(RawValue::get) != Some("\"2.0\"") {
         return invalid(echo, "invalid_version", "jsonrpc must be exactly \"2.0\"");
     }
@@ -178,7 +178,7 @@ mod tests {
             Element::Request(r) => {
                 assert_eq!(r.id.map(RawValue::get), Some("12345678901234567890123"));
                 assert!(r.params.is_none());
-                assert_eq!(write_result(r.id.unwrap_or_else(null_id), "\"pong\"", None),
+                assert_eq!(write_result(r.id.unwrap_or(null_id()), "\"pong\"", None),
                     r#"{"jsonrpc":"2.0","id":12345678901234567890123,"result":"pong"}"#);
             }
             Element::Invalid { .. } => panic!("valid request rejected"),

@@ -2,6 +2,7 @@
 //! serves it over plain TCP or TLS. The loop stops accepting when shutdown is signalled; open WebSockets close
 //! themselves with 1001 (see `ws`).
 
+pub mod cors;
 pub mod http_error;
 pub mod http_rpc;
 pub mod limits;
@@ -22,9 +23,12 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 pub fn router(app: Arc<AppState>) -> Router {
+    let cross_origin = Router::new()
+        .route("/rpc", post(http_rpc::rpc).fallback(http_error::method_not_allowed))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), cors::cors));
     Router::new()
         .route("/ws", get(ws::upgrade).fallback(http_error::method_not_allowed))
-        .route("/rpc", post(http_rpc::rpc).fallback(http_error::method_not_allowed))
+        .merge(cross_origin)
         .fallback(http_error::not_found)
         .with_state(app)
 }
@@ -34,7 +38,7 @@ pub fn router(app: Arc<AppState>) -> Router {
 pub async fn serve(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, router: Router, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         let accepted = tokio::select! {
-            _ = shutdown.wait_for(|down| *down) => break,
+            _ = async { shutdown.wait_for(|down| *down).await.is_ok() } => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {

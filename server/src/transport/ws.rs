@@ -109,7 +109,7 @@ async fn run_connection(app: Arc<AppState>, mut socket: WebSocket, ip: IpAddr, h
     let close = loop {
         tokio::select! {
             biased;
-            _ = shutdown.wait_for(|down| *down) => {
+            _ = async { shutdown.wait_for(|down| *down).await.is_ok() } => {
                 // Deliver what is already queued (e.g. `system.shutdown`) before closing.
                 while let Ok(note) = notifications.try_recv() {
                     if socket.send(Message::Text(note.as_ref().into())).await.is_err() {
