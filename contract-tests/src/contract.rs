@@ -30,23 +30,52 @@ pub fn error_message(code: i64) -> &'static str {
 /// reason`; returns `error.data`.
 #[track_caller]
 pub fn assert_error(resp: &Value, code: i64, reason: &str) -> Value {
-    assert_eq!(resp.get("jsonrpc"), Some(&Value::from("2.0")), "jsonrpc member in {resp}");
-    assert!(resp.get("result").is_none(), "expected error {code}/{reason}, got a result: {resp}");
-    let error = resp.get("error").unwrap_or_else(|| panic!("expected error {code}/{reason}, got {resp}"));
-    assert_eq!(error.get("code").and_then(Value::as_i64), Some(code), "error code (want reason {reason}) in {resp}");
-    assert_eq!(error.get("message").and_then(Value::as_str), Some(error_message(code)), "exact message in {resp}");
-    let data = error.get("data").unwrap_or_else(|| panic!("error.data missing in {resp}"));
+    assert_eq!(
+        resp.get("jsonrpc"),
+        Some(&Value::from("2.0")),
+        "jsonrpc member in {resp}"
+    );
+    assert!(
+        resp.get("result").is_none(),
+        "expected error {code}/{reason}, got a result: {resp}"
+    );
+    let error = resp
+        .get("error")
+        .unwrap_or_else(|| panic!("expected error {code}/{reason}, got {resp}"));
+    assert_eq!(
+        error.get("code").and_then(Value::as_i64),
+        Some(code),
+        "error code (want reason {reason}) in {resp}"
+    );
+    assert_eq!(
+        error.get("message").and_then(Value::as_str),
+        Some(error_message(code)),
+        "exact message in {resp}"
+    );
+    let data = error
+        .get("data")
+        .unwrap_or_else(|| panic!("error.data missing in {resp}"));
     assert!(data.is_object(), "error.data must be an object: {resp}");
-    assert_eq!(data.get("reason").and_then(Value::as_str), Some(reason), "data.reason in {resp}");
+    assert_eq!(
+        data.get("reason").and_then(Value::as_str),
+        Some(reason),
+        "data.reason in {resp}"
+    );
     data.clone()
 }
 
 /// Asserts a successful response (a `result` member, no `error`) and returns the result.
 #[track_caller]
 pub fn assert_not_error(resp: &Value) -> Value {
-    assert_eq!(resp.get("jsonrpc"), Some(&Value::from("2.0")), "jsonrpc member in {resp}");
+    assert_eq!(
+        resp.get("jsonrpc"),
+        Some(&Value::from("2.0")),
+        "jsonrpc member in {resp}"
+    );
     assert!(resp.get("error").is_none(), "expected a result, got an error: {resp}");
-    resp.get("result").cloned().unwrap_or_else(|| panic!("response without result: {resp}"))
+    resp.get("result")
+        .cloned()
+        .unwrap_or_else(|| panic!("response without result: {resp}"))
 }
 
 /// The error code of a response, if it is an error.
@@ -120,7 +149,9 @@ pub fn is_uuid_v4(s: &str) -> bool {
 pub fn is_api_key(s: &str) -> bool {
     s.len() == 47
         && s.starts_with("csk_")
-        && s[4..].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        && s[4..]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
 /// `^k_[0-9a-f]{12}$` (API.md §4.10).
@@ -174,12 +205,25 @@ pub const METHODS: &[(&str, Option<&str>, bool, bool)] = &[
     ("set_discovery_interval", Some("admin"), false, false),
 ];
 
+/// Params for probing a method's access rules without side effects: `{}` (every method with required params
+/// then fails validation, after the auth and role checks), except `discover_external_streams`, whose params are
+/// all optional: it gets an ill-typed one so it can never start a network scan.
+pub fn probe_params(method: &str) -> Value {
+    match method {
+        "discover_external_streams" => serde_json::json!({"skydio_enabled": "not-a-bool"}),
+        _ => serde_json::json!({}),
+    }
+}
+
 /// Roles lowest first (API.md §3.4).
 pub const ROLES: [&str; 3] = ["viewer", "operator", "admin"];
 
 /// Position of a role in the order viewer < operator < admin.
 pub fn role_rank(role: &str) -> usize {
-    ROLES.iter().position(|r| *r == role).unwrap_or_else(|| panic!("unknown role {role}"))
+    ROLES
+        .iter()
+        .position(|r| *r == role)
+        .unwrap_or_else(|| panic!("unknown role {role}"))
 }
 
 /// `permissions` of a role (API.md §3.4).

@@ -1,8 +1,8 @@
 //! HTTP side of the harness: `POST /rpc` (API.md §6.1), the health server (§7), the HTTP error body (§6.4), and
 //! raw TCP requests for upgrade edge cases that an HTTP library would not send.
 
-use crate::server::TestServer;
 use crate::CALL_TIMEOUT;
+use crate::server::TestServer;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -47,12 +47,28 @@ impl HttpReply {
     pub fn assert_error_body(&self, status: u16, reason: &str) {
         assert_eq!(self.status, status, "HTTP status (want {reason}); body {:?}", self.body);
         let ct = self.header("content-type").unwrap_or_default();
-        assert!(ct.starts_with("application/json"), "Content-Type of a {status} must be application/json, got {ct:?}");
+        assert!(
+            ct.starts_with("application/json"),
+            "Content-Type of a {status} must be application/json, got {ct:?}"
+        );
         let body = self.json();
         let err = body.get("error").unwrap_or_else(|| panic!("no error member in {body}"));
-        assert_eq!(err.get("status").and_then(Value::as_u64), Some(u64::from(status)), "error.status in {body}");
-        assert_eq!(err.get("reason").and_then(Value::as_str), Some(reason), "error.reason in {body}");
-        assert!(err.get("message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()), "error.message in {body}");
+        assert_eq!(
+            err.get("status").and_then(Value::as_u64),
+            Some(u64::from(status)),
+            "error.status in {body}"
+        );
+        assert_eq!(
+            err.get("reason").and_then(Value::as_str),
+            Some(reason),
+            "error.reason in {body}"
+        );
+        assert!(
+            err.get("message")
+                .and_then(Value::as_str)
+                .is_some_and(|m| !m.is_empty()),
+            "error.message in {body}"
+        );
     }
 }
 
@@ -73,7 +89,11 @@ impl Http {
             let config: Arc<rustls::ClientConfig> = tls.client_config();
             builder = builder.tls_backend_preconfigured((*config).clone());
         }
-        Http { client: builder.build().expect("reqwest client"), base: server.base_url(), health: server.health_addr }
+        Http {
+            client: builder.build().expect("reqwest client"),
+            base: server.base_url(),
+            health: server.health_addr,
+        }
     }
 
     /// The underlying reqwest client.
@@ -88,10 +108,16 @@ impl Http {
 
     /// Sends a request builder and collects status, headers and body.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> HttpReply {
-        let resp = req.send().await.unwrap_or_else(|e| panic!("HTTP request failed: {e:?}"));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("HTTP request failed: {e:?}"));
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_else(|e| panic!("reading HTTP body failed: {e:?}"));
+        let body = resp
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading HTTP body failed: {e:?}"));
         HttpReply { status, headers, body }
     }
 
@@ -104,7 +130,12 @@ impl Http {
     }
 
     /// `POST /rpc` with raw bytes and a content type.
-    pub async fn post_rpc_raw(&self, body: impl Into<reqwest::Body>, content_type: Option<&str>, auth: Auth<'_>) -> HttpReply {
+    pub async fn post_rpc_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: Option<&str>,
+        auth: Auth<'_>,
+    ) -> HttpReply {
         let mut req = self.client.post(format!("{}/rpc", self.base)).body(body);
         if let Some(ct) = content_type {
             req = req.header("Content-Type", ct);
@@ -114,7 +145,8 @@ impl Http {
 
     /// `POST /rpc` with a JSON body (`application/json`).
     pub async fn post_rpc(&self, body: &Value, auth: Auth<'_>) -> HttpReply {
-        self.post_rpc_raw(body.to_string(), Some("application/json"), auth).await
+        self.post_rpc_raw(body.to_string(), Some("application/json"), auth)
+            .await
     }
 
     /// One JSON-RPC call over `POST /rpc`; asserts HTTP 200 with JSON and returns the response object.
@@ -137,7 +169,8 @@ impl Http {
 
     /// `GET` a path on the health listener.
     pub async fn health(&self, path: &str) -> HttpReply {
-        self.send(self.client.get(format!("http://{}{path}", self.health))).await
+        self.send(self.client.get(format!("http://{}{path}", self.health)))
+            .await
     }
 }
 
@@ -152,21 +185,31 @@ pub struct RawResponse {
 impl RawResponse {
     /// A header value (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// Writes `request` verbatim to a plain TCP connection and reads the response head and body (by
-/// `Content-Length`, or until EOF / `limit`). Use `Connection: close` in the request.
+/// `Content-Length`, or until EOF / `limit`). Use `Connection: close` in the request. Panics when no HTTP
+/// response head arrives.
 pub async fn raw_request(addr: SocketAddr, request: &str, limit: Duration) -> RawResponse {
+    let (resp, bytes) = try_raw_request(addr, request, limit).await;
+    resp.unwrap_or_else(|| panic!("no HTTP response head in {:?}", String::from_utf8_lossy(&bytes)))
+}
+
+/// Like [`raw_request`], but returns `None` (and the bytes read) when no HTTP response head arrives.
+pub async fn try_raw_request(addr: SocketAddr, request: &str, limit: Duration) -> (Option<RawResponse>, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).await.expect("TCP connect");
-    stream.write_all(request.as_bytes()).await.expect("write raw request");
+    let _ = stream.write_all(request.as_bytes()).await;
     let mut buf = Vec::new();
     let deadline = tokio::time::Instant::now() + limit;
     let mut chunk = [0u8; 8192];
     loop {
         if let Some(resp) = parse_complete(&buf) {
-            return resp;
+            return (Some(resp), buf);
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match tokio::time::timeout(left, stream.read(&mut chunk)).await {
@@ -174,7 +217,7 @@ pub async fn raw_request(addr: SocketAddr, request: &str, limit: Duration) -> Ra
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
         }
     }
-    parse_head(&buf).unwrap_or_else(|| panic!("no HTTP response head in {:?}", String::from_utf8_lossy(&buf))).0
+    (parse_head(&buf).map(|(r, _)| r), buf)
 }
 
 fn parse_head(buf: &[u8]) -> Option<(RawResponse, usize)> {

@@ -15,7 +15,9 @@ pub mod server;
 pub mod tls;
 pub mod ws;
 
-pub use contract::{assert_error, assert_not_error, error_code, error_message, error_reason, is_rfc3339_ms, parse_ts_millis};
+pub use contract::{
+    assert_error, assert_not_error, error_code, error_message, error_reason, is_rfc3339_ms, parse_ts_millis,
+};
 pub use http::{Auth, Http, HttpReply};
 pub use server::TestServer;
 pub use ws::{Reply, WsClient};
@@ -57,5 +59,8 @@ where
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
 }

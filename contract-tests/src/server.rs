@@ -53,7 +53,10 @@ pub fn server_binary() -> PathBuf {
         None => {
             let exe = std::env::current_exe().expect("current_exe");
             // <target>/debug/deps/<test binary> -> <target>/debug/camera-service
-            let debug_dir = exe.parent().and_then(Path::parent).expect("test binary lives in <target>/debug/deps");
+            let debug_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("test binary lives in <target>/debug/deps");
             debug_dir.join("camera-service")
         }
     };
@@ -158,7 +161,10 @@ fn clean_env(cmd: &mut Command) {
 impl TestServer {
     /// Starts a plain (ws/http) server with `tweaks` merged over the defaults and waits until it is ready.
     pub async fn start(tweaks: Value) -> TestServer {
-        let dir = tempfile::Builder::new().prefix("camsvc-contract-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("camsvc-contract-")
+            .tempdir()
+            .expect("temp dir");
         let mut config = default_config(dir.path());
         merge(&mut config, &tweaks);
         TestServer::launch(dir, config, None).await
@@ -166,7 +172,10 @@ impl TestServer {
 
     /// Starts a wss/https server with a certificate generated for this test.
     pub async fn start_tls(tweaks: Value) -> TestServer {
-        let dir = tempfile::Builder::new().prefix("camsvc-contract-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("camsvc-contract-")
+            .tempdir()
+            .expect("temp dir");
         let tls = TlsMaterial::generate(&dir.path().join("tls"));
         let mut config = default_config(dir.path());
         merge(
@@ -188,8 +197,11 @@ impl TestServer {
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, to_yaml(&config)).expect("write config");
         let stderr_path = dir.path().join("server.stderr");
-        let stderr_file =
-            std::fs::OpenOptions::new().create(true).append(true).open(&stderr_path).expect("open stderr log");
+        let stderr_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+            .expect("open stderr log");
 
         let mut cmd = Command::new(server_binary());
         cmd.arg("--config")
@@ -231,8 +243,12 @@ impl TestServer {
         .await;
         let listening = match listening {
             Ok(Some(v)) => v,
-            Ok(None) => server.fail_start(&format!("stdout closed before the listening line; other stdout: {ignored:?}")),
-            Err(_) => server.fail_start(&format!("no listening line within {START_TIMEOUT:?}; stdout: {ignored:?}")),
+            Ok(None) => server.fail_start(&format!(
+                "stdout closed before the listening line; other stdout: {ignored:?}"
+            )),
+            Err(_) => server.fail_start(&format!(
+                "no listening line within {START_TIMEOUT:?}; stdout: {ignored:?}"
+            )),
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -246,8 +262,10 @@ impl TestServer {
         };
         server.rpc_addr = addr("rpc");
         server.health_addr = addr("health");
-        server.reported_tls =
-            l.get("tls").and_then(Value::as_bool).unwrap_or_else(|| panic!("listening.tls must be a bool: {listening}"));
+        server.reported_tls = l
+            .get("tls")
+            .and_then(Value::as_bool)
+            .unwrap_or_else(|| panic!("listening.tls must be a bool: {listening}"));
         server.wait_ready().await;
         server
     }
@@ -301,12 +319,20 @@ impl TestServer {
 
     /// `ws://127.0.0.1:PORT/ws` or `wss://…`.
     pub fn ws_url(&self) -> String {
-        format!("{}://{}/ws", if self.tls.is_some() { "wss" } else { "ws" }, self.rpc_addr)
+        format!(
+            "{}://{}/ws",
+            if self.tls.is_some() { "wss" } else { "ws" },
+            self.rpc_addr
+        )
     }
 
     /// `http://127.0.0.1:PORT` or `https://…` (port 8002 role).
     pub fn base_url(&self) -> String {
-        format!("{}://{}", if self.tls.is_some() { "https" } else { "http" }, self.rpc_addr)
+        format!(
+            "{}://{}",
+            if self.tls.is_some() { "https" } else { "http" },
+            self.rpc_addr
+        )
     }
 
     /// URL of `path` on the (always plain) health listener.
@@ -316,7 +342,10 @@ impl TestServer {
 
     /// The process id (for signals).
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().and_then(Child::id).expect("server process is running")
+        self.child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("server process is running")
     }
 
     /// Sends `signal` (e.g. `libc::SIGTERM`) to the server process.
@@ -324,7 +353,12 @@ impl TestServer {
         let pid = self.pid() as libc::pid_t;
         // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped) and a valid signal number.
         let rc = unsafe { libc::kill(pid, signal) };
-        assert_eq!(rc, 0, "kill({pid}, {signal}) failed: {}", std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {signal}) failed: {}",
+            std::io::Error::last_os_error()
+        );
     }
 
     /// Waits for the process to exit, panicking after `limit`.
@@ -332,7 +366,10 @@ impl TestServer {
         let child = self.child.as_mut().expect("server process");
         match tokio::time::timeout(limit, child.wait()).await {
             Ok(status) => status.expect("wait for camera-service"),
-            Err(_) => panic!("camera-service did not exit within {limit:?}\nstderr:\n{}", self.stderr()),
+            Err(_) => panic!(
+                "camera-service did not exit within {limit:?}\nstderr:\n{}",
+                self.stderr()
+            ),
         }
     }
 
@@ -352,7 +389,11 @@ impl TestServer {
     /// Runs the offline CLI (`camera-service --config PATH <args>`) against this server's config and store.
     pub async fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(server_binary());
-        cmd.arg("--config").arg(&self.config_path).args(args).stdin(Stdio::null()).kill_on_drop(true);
+        cmd.arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
         clean_env(&mut cmd);
         match tokio::time::timeout(Duration::from_secs(30), cmd.output()).await {
             Ok(out) => out.expect("run camera-service CLI"),
@@ -386,7 +427,10 @@ impl TestServer {
 
     /// The `api_key` member of a create result.
     pub fn key(&self, created: &Value) -> String {
-        created["api_key"].as_str().unwrap_or_else(|| panic!("no api_key in {created}")).to_owned()
+        created["api_key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no api_key in {created}"))
+            .to_owned()
     }
 
     /// `token --role ROLE [--ttl SECS]`: a JWT minted by the CLI.
@@ -428,7 +472,11 @@ impl Drop for TestServer {
             let stderr = self.stderr();
             let lines: Vec<&str> = stderr.lines().collect();
             let tail = &lines[lines.len().saturating_sub(300)..];
-            eprintln!("----- camera-service stderr (last {} lines) -----\n{}\n-----", tail.len(), tail.join("\n"));
+            eprintln!(
+                "----- camera-service stderr (last {} lines) -----\n{}\n-----",
+                tail.len(),
+                tail.join("\n")
+            );
         }
         if let Some(child) = self.child.as_mut() {
             let _ = child.start_kill();

@@ -20,13 +20,17 @@ impl TlsMaterial {
     pub fn generate(dir: &Path) -> TlsMaterial {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "contract-tests CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "contract-tests CA");
         let ca_key = KeyPair::generate().expect("CA key");
         let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("self-signed CA");
 
         let mut params =
             CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("server params");
-        params.distinguished_name.push(DnType::CommonName, "camera-service test");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "camera-service test");
         let key = KeyPair::generate().expect("server key");
         let cert = params.signed_by(&key, &ca).expect("server certificate");
 
@@ -36,7 +40,11 @@ impl TlsMaterial {
         // The chain: leaf first, then the CA (harmless for clients that trust the CA directly).
         std::fs::write(&cert_file, format!("{}{}", cert.pem(), ca.pem())).expect("write cert");
         std::fs::write(&key_file, key.serialize_pem()).expect("write key");
-        TlsMaterial { cert_file, key_file, ca_der: ca.der().clone() }
+        TlsMaterial {
+            cert_file,
+            key_file,
+            ca_der: ca.der().clone(),
+        }
     }
 
     /// A rustls client configuration trusting only the generated CA.
@@ -44,6 +52,10 @@ impl TlsMaterial {
         crate::install_crypto_provider();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der.clone()).expect("add CA to root store");
-        Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+        Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
     }
 }

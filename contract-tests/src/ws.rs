@@ -8,16 +8,16 @@
 
 use crate::server::TestServer;
 use crate::{CALL_TIMEOUT, assert_error, assert_not_error};
-use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
+use futures_util::stream::{SplitSink, StreamExt};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
@@ -60,7 +60,11 @@ pub struct WsClient {
 #[derive(Debug)]
 pub enum ConnectError {
     /// The server answered the upgrade with an HTTP status other than 101.
-    Http { status: u16, headers: Vec<(String, String)>, body: String },
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// Anything else (TCP, TLS, protocol).
     Other(String),
 }
@@ -99,7 +103,9 @@ impl WsClient {
     ) -> Result<WsClient, ConnectError> {
         use tungstenite::client::IntoClientRequest;
         crate::install_crypto_provider();
-        let mut request = url.into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| ConnectError::Other(e.to_string()))?;
         for (k, v) in headers {
             let name = tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("header name");
             request.headers_mut().insert(name, v.parse().expect("header value"));
@@ -114,7 +120,11 @@ impl WsClient {
                     .iter()
                     .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
                     .collect();
-                let body = resp.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+                let body = resp
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
                 return Err(ConnectError::Http { status, headers, body });
             }
             Ok(Err(e)) => return Err(ConnectError::Other(e.to_string())),
@@ -123,7 +133,10 @@ impl WsClient {
         let (sink, mut stream) = stream.split();
         let (tx, rx) = mpsc::unbounded_channel();
         let reader = tokio::spawn(async move {
-            let mut closed = Closed { code: None, reason: "stream ended without a Close frame".into() };
+            let mut closed = Closed {
+                code: None,
+                reason: "stream ended without a Close frame".into(),
+            };
             while let Some(item) = stream.next().await {
                 match item {
                     Ok(Message::Text(t)) => {
@@ -134,14 +147,23 @@ impl WsClient {
                     }
                     Ok(Message::Close(frame)) => {
                         closed = match frame {
-                            Some(f) => Closed { code: Some(u16::from(f.code)), reason: f.reason.as_str().to_owned() },
-                            None => Closed { code: None, reason: "Close frame without a code".into() },
+                            Some(f) => Closed {
+                                code: Some(u16::from(f.code)),
+                                reason: f.reason.as_str().to_owned(),
+                            },
+                            None => Closed {
+                                code: None,
+                                reason: "Close frame without a code".into(),
+                            },
                         };
                         break;
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        closed = Closed { code: None, reason: format!("read error: {e}") };
+                        closed = Closed {
+                            code: None,
+                            reason: format!("read error: {e}"),
+                        };
                         break;
                     }
                 }
@@ -167,12 +189,16 @@ impl WsClient {
         }
         let item = match tokio::time::timeout(limit, self.rx.recv()).await {
             Err(_) => return false,
-            Ok(None) => Inbound::Closed(Closed { code: None, reason: "reader ended".into() }),
+            Ok(None) => Inbound::Closed(Closed {
+                code: None,
+                reason: "reader ended".into(),
+            }),
             Ok(Some(item)) => item,
         };
         match item {
             Inbound::Text(raw) => {
-                let value: Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("server sent non-JSON ({e}): {raw}"));
+                let value: Value =
+                    serde_json::from_str(&raw).unwrap_or_else(|e| panic!("server sent non-JSON ({e}): {raw}"));
                 let is_notification = value.is_object() && value.get("id").is_none();
                 if is_notification {
                     self.notifications.push(value);
@@ -244,7 +270,10 @@ impl WsClient {
 
     /// Sends `request` and waits for the reply with the same `id`; other replies stay buffered.
     pub async fn request(&mut self, request: &Value) -> Reply {
-        let id = request.get("id").cloned().unwrap_or_else(|| panic!("request without id: {request}"));
+        let id = request
+            .get("id")
+            .cloned()
+            .unwrap_or_else(|| panic!("request without id: {request}"));
         self.send_json(request).await;
         self.reply_for(&id, &request.to_string()).await
     }
