@@ -15,9 +15,10 @@
 use crate::clock::{Clock, format_timestamp};
 use crate::events::EventBus;
 use crate::health::host::{HostMetrics, HostSampler};
+use camera_api::notifications::SystemHealthUpdate;
+use camera_api::types::{GetStatusResult, GetSystemStatusResult, StatusComponents};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +85,18 @@ pub enum ComponentState {
     /// Initializing or reconnecting.
     Starting,
     Stopping,
+}
+
+impl ComponentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentState::Running => "RUNNING",
+            ComponentState::Stopped => "STOPPED",
+            ComponentState::Error => "ERROR",
+            ComponentState::Starting => "STARTING",
+            ComponentState::Stopping => "STOPPING",
+        }
+    }
 }
 
 /// What one check found.
@@ -197,16 +210,6 @@ pub struct ComponentHealth {
     pub details: Map<String, Value>,
 }
 
-/// `get_status` result (API.md §4.7).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct StatusReport {
-    pub status: &'static str,
-    pub uptime: f64,
-    pub version: &'static str,
-    pub api_version: &'static str,
-    pub components: BTreeMap<&'static str, ComponentState>,
-}
-
 /// `get_system_status.status` (lower case).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -224,15 +227,6 @@ impl Readiness {
             Readiness::Partial => "partial",
         }
     }
-}
-
-/// `get_system_status` result (API.md §4.7).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SystemStatusReport {
-    pub status: Readiness,
-    pub message: String,
-    pub available_cameras: Vec<String>,
-    pub discovery_active: bool,
 }
 
 struct Stored {
@@ -401,20 +395,45 @@ impl HealthMonitor {
     }
 
     /// The `get_status` result.
-    pub fn status(&self) -> StatusReport {
+    pub fn status(&self) -> GetStatusResult {
         let components = self.components();
-        StatusReport {
-            status: overall_of(&components).as_upper(),
+        // A standard component that is not monitored at all is reported as not used.
+        let state = |name: &str| {
+            components
+                .iter()
+                .find(|c| c.name == name)
+                .map_or(ComponentState::Stopped, |c| c.state)
+                .as_str()
+                .to_owned()
+        };
+        GetStatusResult {
+            status: overall_of(&components).as_upper().to_owned(),
             uptime: self.uptime_seconds(),
-            version: crate::VERSION,
-            api_version: camera_api::API_VERSION,
-            components: components.iter().map(|c| (c.name, c.state)).collect(),
+            version: crate::VERSION.to_owned(),
+            api_version: camera_api::API_VERSION.to_owned(),
+            components: StatusComponents {
+                websocket_server: state(WEBSOCKET_SERVER),
+                camera_monitor: state(CAMERA_MONITOR),
+                mediamtx: state(MEDIAMTX),
+                storage: state(STORAGE),
+                database: state(DATABASE),
+            },
         }
     }
 
     /// The `get_system_status` result: `starting` until the first discovery scan has finished, then `ready`
     /// when storage and database are usable and MediaMTX (when used) is reachable, else `partial`.
-    pub fn system_status(&self) -> SystemStatusReport {
+    pub fn system_status(&self) -> GetSystemStatusResult {
+        let (status, message, cameras) = self.readiness();
+        GetSystemStatusResult {
+            status: status.as_str().to_owned(),
+            message,
+            available_cameras: cameras.connected,
+            discovery_active: cameras.discovery_active,
+        }
+    }
+
+    fn readiness(&self) -> (Readiness, String, CameraMonitorSnapshot) {
         let cameras = self.cameras.snapshot();
         let (status, message) = if !cameras.first_scan_done {
             (Readiness::Starting, "Camera discovery in progress".to_owned())
@@ -431,12 +450,7 @@ impl HealthMonitor {
                 (Readiness::Partial, format!("Unavailable: {}", failing.join(", ")))
             }
         };
-        SystemStatusReport {
-            status,
-            message,
-            available_cameras: cameras.connected,
-            discovery_active: cameras.discovery_active,
-        }
+        (status, message, cameras)
     }
 
     /// What the camera side reports (for `get_metrics.camera_metrics` until the camera registry fills it).
@@ -449,15 +463,18 @@ impl HealthMonitor {
         self.host.sample().await
     }
 
-    /// The `system_health_update` / `system.health` params: the `get_status` result plus `readiness`
-    /// (`timestamp` is added by the bus).
+    /// The `system_health_update` / `system.health` params: the `get_status` result plus `readiness` and
+    /// `timestamp`.
     pub fn health_notification(&self) -> Value {
-        let mut params = match serde_json::to_value(self.status()) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
+        let update = SystemHealthUpdate {
+            status: self.status(),
+            readiness: self.readiness().0.as_str().to_owned(),
+            timestamp: format_timestamp(self.clock.now()),
         };
-        params.insert("readiness".into(), self.system_status().status.as_str().into());
-        Value::Object(params)
+        serde_json::to_value(update).unwrap_or_else(|e| {
+            tracing::warn!("cannot serialize the health notification: {e}");
+            Value::Object(Map::new())
+        })
     }
 
     fn publish_if_changed(&self) {
@@ -558,6 +575,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::config::NotificationsConfig;
     use crate::events::Filters;
+    use std::collections::BTreeMap;
     use std::sync::atomic::AtomicBool;
     use time::macros::datetime;
 
@@ -646,8 +664,8 @@ mod tests {
         let status = h.monitor.status();
         assert_eq!(status.status, "HEALTHY");
         assert_eq!(status.uptime, 1800.0);
-        assert_eq!(status.components.len(), 5);
-        assert_eq!(h.monitor.system_status().status, Readiness::Ready);
+        assert_eq!(status.components.database, "RUNNING");
+        assert_eq!(h.monitor.system_status().status, "ready");
     }
 
     #[tokio::test]
@@ -659,9 +677,9 @@ mod tests {
         h.checks[STORAGE].set(ComponentReport::unhealthy("not writable"));
         h.monitor.refresh().await;
         assert_eq!(h.monitor.overall(), HealthStatus::Unhealthy);
-        assert_eq!(h.monitor.status().components[STORAGE], ComponentState::Error);
+        assert_eq!(h.monitor.status().components.storage, "ERROR");
         let sys = h.monitor.system_status();
-        assert_eq!(sys.status, Readiness::Partial);
+        assert_eq!(sys.status, "partial");
         assert!(sys.message.contains("storage"), "{}", sys.message);
     }
 
@@ -693,7 +711,7 @@ mod tests {
             h.monitor.ready_with_reason(),
             Err("first camera discovery scan pending".into())
         );
-        assert_eq!(h.monitor.system_status().status, Readiness::Starting);
+        assert_eq!(h.monitor.system_status().status, "starting");
         h.discovered.store(true, Ordering::SeqCst);
         h.bound.store(false, Ordering::SeqCst);
         assert!(!h.monitor.ready());

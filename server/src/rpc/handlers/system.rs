@@ -1,0 +1,199 @@
+//! `get_status`, `get_system_status`, `get_server_info`, `get_metrics` (API.md §4.7).
+//!
+//! Status and readiness come from the health monitor's latest results (no check runs on a request); host
+//! figures are read on the blocking pool by `health::host`. Camera, recording and stream figures come from
+//! [`media_metrics`], the one place the camera registry, recorder and MediaMTX services plug into.
+
+use crate::clock::format_timestamp;
+use crate::config::{Config, RecordingBackend};
+use crate::health::CameraMonitorSnapshot;
+use crate::health::host::HostMetrics;
+use crate::rpc::call::Call;
+use crate::{Error, app::AppState};
+use camera_api::types::{
+    CameraMetrics, GetMetricsResult, GetServerInfoResult, RecordingMetrics, StreamMetricsSummary, SystemMetrics,
+};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Compiler version string captured by `build.rs` (`rustc 1.95.0 (59807616e 2026-04-14)`).
+pub const RUSTC_VERSION_STRING: &str = env!("RUSTC_VERSION_STRING");
+/// Build time captured by `build.rs`, wire format.
+pub const BUILD_TIMESTAMP: &str = env!("BUILD_TIMESTAMP");
+
+pub async fn get_status(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
+    to_value(call.app.health.status())
+}
+
+pub async fn get_system_status(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
+    to_value(call.app.health.system_status())
+}
+
+pub async fn get_server_info(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
+    to_value(server_info(&call.app.config))
+}
+
+pub async fn get_metrics(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
+    let app = &call.app;
+    let host = app.health.host_metrics().await;
+    let live_tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks() as u64;
+    let (camera_metrics, recording_metrics, stream_metrics) = media_metrics(app);
+    let system_metrics = system_metrics(&host, live_tasks, app.connections.len() as u64);
+    to_value(GetMetricsResult {
+        timestamp: format_timestamp(app.clock.now()),
+        cpu_usage: system_metrics.cpu_usage,
+        memory_usage: system_metrics.memory_usage,
+        disk_usage: system_metrics.disk_usage,
+        system_metrics,
+        camera_metrics,
+        recording_metrics,
+        stream_metrics,
+    })
+}
+
+fn to_value<T: serde::Serialize>(result: T) -> crate::Result<Value> {
+    serde_json::to_value(result).map_err(Error::internal)
+}
+
+/// Percentages on the wire: 0–100 with one decimal.
+fn percent(value: f64) -> f64 {
+    (value.clamp(0.0, 100.0) * 10.0).round() / 10.0
+}
+
+fn system_metrics(host: &HostMetrics, live_tasks: u64, open_connections: u64) -> SystemMetrics {
+    SystemMetrics {
+        cpu_usage: percent(host.cpu_usage),
+        memory_usage: percent(host.memory_usage),
+        disk_usage: percent(host.disk_usage),
+        goroutines: live_tasks,
+        process_memory_bytes: host.process_memory_bytes,
+        open_connections,
+    }
+}
+
+/// Camera, recording and stream figures of `get_metrics`. The camera registry, the recorder and the
+/// MediaMTX client fill these in as they land; until then this reports only what is known — camera counts
+/// from the health monitor's camera probe — and zero recordings and streams (none can exist yet).
+fn media_metrics(app: &AppState) -> (CameraMetrics, RecordingMetrics, StreamMetricsSummary) {
+    (
+        camera_metrics(&app.health.cameras()),
+        RecordingMetrics::default(),
+        StreamMetricsSummary::default(),
+    )
+}
+
+fn camera_metrics(cameras: &CameraMonitorSnapshot) -> CameraMetrics {
+    CameraMetrics {
+        connected_cameras: cameras.connected.len() as u64,
+        total_cameras: cameras.total.max(cameras.connected.len()) as u64,
+        cameras: BTreeMap::new(),
+    }
+}
+
+/// The active backend of API.md §4.0: `standalone` when ffmpeg is chosen or MediaMTX is disabled, else
+/// `mediamtx`. (`auto` with an unreachable MediaMTX at start is decided by the media services once they
+/// exist; until then `auto` with MediaMTX enabled reports `mediamtx`.)
+pub fn active_backend(config: &Config) -> &'static str {
+    if config.recording.backend == RecordingBackend::Ffmpeg || !config.mediamtx.enabled {
+        "standalone"
+    } else {
+        "mediamtx"
+    }
+}
+
+/// The `get_server_info` result.
+pub fn server_info(config: &Config) -> GetServerInfoResult {
+    let backend = active_backend(config);
+    let standalone = backend == "standalone";
+    let mut capabilities = vec!["snapshots", "recordings"];
+    if !standalone {
+        capabilities.push("streaming");
+    }
+    capabilities.extend(["external_streams", "api_keys", "download_tokens"]);
+    let mut supported_formats = vec!["fmp4", "mp4"];
+    if standalone {
+        supported_formats.push("mkv");
+    }
+    supported_formats.extend(["jpg", "png"]);
+    GetServerInfoResult {
+        name: "Camera Service".to_owned(),
+        version: crate::VERSION.to_owned(),
+        api_version: camera_api::API_VERSION.to_owned(),
+        build_date: BUILD_TIMESTAMP.to_owned(),
+        go_version: RUSTC_VERSION_STRING.to_owned(),
+        rust_version: rust_version(RUSTC_VERSION_STRING).to_owned(),
+        architecture: std::env::consts::ARCH.to_owned(),
+        os: "linux".to_owned(),
+        backend: backend.to_owned(),
+        capabilities: capabilities.into_iter().map(str::to_owned).collect(),
+        supported_formats: supported_formats.into_iter().map(str::to_owned).collect(),
+        max_cameras: u32::try_from(config.cameras.max_cameras).unwrap_or(u32::MAX),
+    }
+}
+
+/// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`.
+fn rust_version(rustc: &str) -> &str {
+    rustc.split_whitespace().nth(1).unwrap_or(rustc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_info_follows_the_backend() {
+        let mut config = Config::default();
+        let info = server_info(&config);
+        assert_eq!(info.backend, "mediamtx");
+        assert!(info.capabilities.contains(&"streaming".to_owned()));
+        assert_eq!(info.supported_formats, ["fmp4", "mp4", "jpg", "png"]);
+        assert_eq!(info.max_cameras, 32);
+        assert_eq!(info.architecture, std::env::consts::ARCH);
+        assert!(info.go_version.starts_with("rustc "), "{}", info.go_version);
+        assert!(
+            info.rust_version.chars().next().is_some_and(|c| c.is_ascii_digit()),
+            "{}",
+            info.rust_version
+        );
+        assert!(
+            camera_api::timestamp::is_rfc3339(&info.build_date),
+            "{}",
+            info.build_date
+        );
+
+        config.recording.backend = RecordingBackend::Ffmpeg;
+        let info = server_info(&config);
+        assert_eq!(info.backend, "standalone");
+        assert!(!info.capabilities.contains(&"streaming".to_owned()));
+        assert!(info.supported_formats.contains(&"mkv".to_owned()));
+        config.recording.backend = RecordingBackend::Auto;
+        config.mediamtx.enabled = false;
+        assert_eq!(active_backend(&config), "standalone");
+    }
+
+    #[test]
+    fn rust_version_is_the_second_word() {
+        assert_eq!(rust_version("rustc 1.95.0 (59807616e 2026-04-14)"), "1.95.0");
+        assert_eq!(rust_version("weird"), "weird");
+    }
+
+    #[test]
+    fn metrics_figures() {
+        let host = HostMetrics {
+            cpu_usage: 23.14,
+            memory_usage: 145.0,
+            disk_usage: 50.0,
+            process_memory_bytes: 42,
+        };
+        let m = system_metrics(&host, 48, 3);
+        assert_eq!((m.cpu_usage, m.memory_usage, m.disk_usage), (23.1, 100.0, 50.0));
+        assert_eq!((m.goroutines, m.process_memory_bytes, m.open_connections), (48, 42, 3));
+        let cams = CameraMonitorSnapshot {
+            connected: vec!["camera0".into()],
+            total: 2,
+            ..Default::default()
+        };
+        let c = camera_metrics(&cams);
+        assert_eq!((c.connected_cameras, c.total_cameras, c.cameras.len()), (1, 2, 0));
+    }
+}
