@@ -2,6 +2,8 @@
 //! param rules), param validation, error codes and reason tags, roles, notification topics, and the API
 //! version. Server, SDK, CLI and the OpenRPC document are all derived from this crate.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod error;
 pub mod methods;
 pub mod notifications;
