@@ -24,15 +24,28 @@ pub async fn create_api_key(call: Call, params: Map<String, Value>) -> crate::Re
     let p: CreateApiKeyParams = parse(params)?;
     let caller = call.identity()?;
     let description = p.description.as_deref().unwrap_or("");
-    let created = call.app.auth.create_api_key(p.role, description, p.expires_in_days, &caller.user_id).await?;
+    let created = call
+        .app
+        .auth
+        .create_api_key(p.role, description, p.expires_in_days, &caller.user_id)
+        .await?;
     to_value(CreateApiKeyResult::from(&created))
 }
 
 pub async fn list_api_keys(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let p: ListApiKeysParams = parse(params)?;
     let (limit, offset) = (p.limit.unwrap_or(DEFAULT_LIMIT), p.offset.unwrap_or(0));
-    let (keys, total) = call.app.auth.list_api_keys(p.include_revoked.unwrap_or(false), limit, offset).await?;
-    to_value(ListApiKeysResult { keys: keys.iter().map(ApiKeyRecord::from).collect(), total, limit, offset })
+    let (keys, total) = call
+        .app
+        .auth
+        .list_api_keys(p.include_revoked.unwrap_or(false), limit, offset)
+        .await?;
+    to_value(ListApiKeysResult {
+        keys: keys.iter().map(ApiKeyRecord::from).collect(),
+        total,
+        limit,
+        offset,
+    })
 }
 
 pub async fn revoke_api_key(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
@@ -48,13 +61,20 @@ pub async fn rotate_api_key(call: Call, params: Map<String, Value>) -> crate::Re
     let p: RotateApiKeyParams = parse(params)?;
     let caller = call.identity()?;
     let grace = p.grace_seconds.unwrap_or(0);
-    let rotated = call.app.auth.rotate_api_key(&p.key_id, p.expires_in_days, grace, &caller.user_id).await?;
+    let rotated = call
+        .app
+        .auth
+        .rotate_api_key(&p.key_id, p.expires_in_days, grace, &caller.user_id)
+        .await?;
     to_value(RotateApiKeyResult::from(&rotated))
 }
 
 pub async fn issue_token(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let p: IssueTokenParams = parse(params)?;
     let caller = call.identity()?;
-    let issued = call.app.auth.issue_token(caller, p.role, p.ttl_seconds.unwrap_or(DEFAULT_TOKEN_TTL))?;
+    let issued = call
+        .app
+        .auth
+        .issue_token(caller, p.role, p.ttl_seconds.unwrap_or(DEFAULT_TOKEN_TTL))?;
     to_value(IssueTokenResult::from(&issued))
 }
