@@ -34,6 +34,9 @@ pub struct EventBus {
     subscribers: RwLock<HashMap<String, Arc<Subscriber>>>,
     /// Notifications dropped for slow consumption since start, over all connections.
     dropped_total: AtomicU64,
+    /// Unit tests of producers: every `publish*` call's (name, params as given), one entry per name.
+    #[cfg(test)]
+    pub log: Mutex<Vec<(String, Value)>>,
 }
 
 /// `get_subscription_stats.global_stats` (API.md §4.8).
@@ -66,7 +69,17 @@ impl EventBus {
             legacy_broadcast: config.legacy_broadcast,
             subscribers: RwLock::new(HashMap::new()),
             dropped_total: AtomicU64::new(0),
+            #[cfg(test)]
+            log: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A bus for producers' unit tests: default notification settings, a manual clock at
+    /// 2025-01-15T14:30:00Z, and [`EventBus::log`] recording everything published.
+    #[cfg(test)]
+    pub fn new_for_tests() -> Arc<EventBus> {
+        let clock = crate::clock::ManualClock::new(time::macros::datetime!(2025-01-15 14:30 UTC));
+        EventBus::new(&NotificationsConfig::default(), clock)
     }
 
     /// Adds a subscriber for a new connection (replacing one registered under the same id) and returns it with
@@ -104,6 +117,11 @@ impl EventBus {
     /// format) is added when absent, so all names carry the same timestamp. Delivered to every subscriber with
     /// a valid session that is subscribed to the name and whose filters for it all match. Never blocks.
     pub fn publish_all(&self, topics: &[&str], params: Value) {
+        #[cfg(test)]
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(topics.iter().map(|t| ((*t).to_owned(), params.clone())));
         let Value::Object(mut params) = params else {
             tracing::warn!(?topics, "notification params must be an object; not published");
             return;
@@ -673,6 +691,18 @@ mod tests {
         bus.publish("camera.bogus", json!({}));
         bus.publish("camera.connected", json!([1, 2]));
         assert!(drain(&mut rx).is_empty());
+    }
+
+    #[test]
+    fn test_bus_logs_what_producers_publish() {
+        let bus = EventBus::new_for_tests();
+        bus.publish_all(
+            &["camera_status_update", "camera.connected"],
+            json!({"device": "camera0"}),
+        );
+        let log = bus.log.lock().expect("log");
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[1], ("camera.connected".to_owned(), json!({"device": "camera0"})));
     }
 
     #[test]

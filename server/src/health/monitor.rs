@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 /// How often the checks run.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(10);
@@ -261,6 +261,8 @@ pub struct HealthMonitor {
     published: Mutex<PublishState>,
     /// `clock.elapsed()` in milliseconds at the last watchdog beat.
     heartbeat_ms: AtomicU64,
+    /// Wakes the run loop for an early round ([`HealthMonitor::request_refresh`]).
+    wake: Notify,
 }
 
 impl HealthMonitor {
@@ -279,17 +281,25 @@ impl HealthMonitor {
             results: Mutex::new(slots),
             published: Mutex::new(PublishState::default()),
             heartbeat_ms,
+            wake: Notify::new(),
         })
     }
 
-    /// Runs the checks now and then every [`CHECK_INTERVAL`], and the watchdog heartbeat, until `shutdown`
-    /// turns true (or its sender is dropped).
+    /// Asks the run loop for a round now instead of at the next interval (e.g. when the first discovery scan
+    /// finishes). A request made during a round causes one more round right after it.
+    pub fn request_refresh(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs the checks now and then every [`CHECK_INTERVAL`] (or earlier on [`HealthMonitor::request_refresh`]),
+    /// and the watchdog heartbeat, until `shutdown` turns true (or its sender is dropped).
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let heartbeat = tokio::spawn(self.clone().heartbeat(shutdown.clone()));
         loop {
             self.refresh().await;
             tokio::select! {
                 _ = self.clock.sleep(CHECK_INTERVAL) => {}
+                _ = self.wake.notified() => {}
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
         }
@@ -794,6 +804,12 @@ mod tests {
         })
         .await;
         assert!(h.monitor.live());
+        h.checks[STORAGE].set(ComponentReport::healthy("ok"));
+        h.monitor.request_refresh();
+        eventually("early round on request", || {
+            h.monitor.overall() == HealthStatus::Healthy
+        })
+        .await;
         stop.send_replace(true);
         tokio::time::timeout(Duration::from_secs(5), task)
             .await
