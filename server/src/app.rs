@@ -9,6 +9,9 @@ use crate::auth::limits::{FailureLimiter, TokenBucket};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::health::host::HostSampler;
+use crate::health::server::HealthServerState;
+use crate::health::{DiscoveryFlag, HealthDeps, HealthMonitor};
 use crate::rpc::connection::ConnectionRegistry;
 use crate::store::Store;
 use crate::telemetry::RpcMetrics;
@@ -57,6 +60,8 @@ pub struct AppState {
     pub http_rate_buckets: HttpRateBuckets,
     pub rpc_metrics: RpcMetrics,
     pub readiness: Arc<Readiness>,
+    pub health: Arc<HealthMonitor>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// The OpenRPC document served by `rpc.discover` (built once).
     pub openrpc: Arc<Value>,
     pub tls_enabled: bool,
@@ -88,6 +93,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(open_files = capacity, "open-files limit raised; about {} connections fit", capacity.saturating_sub(64));
     let config = Arc::new(config);
     let clock: Arc<dyn Clock> = SystemClock::new();
+    let started_at = clock.now();
+    let prometheus = crate::health::metrics::install();
 
     let data_dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await?.context("opening the state store")?;
@@ -109,6 +116,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let (shutdown, _) = watch::channel(false);
     let readiness = Arc::new(Readiness::default());
+    let connections = Arc::new(ConnectionRegistry::default());
+    let listener_bound: Arc<dyn Fn() -> bool + Send + Sync> = {
+        let readiness = readiness.clone();
+        Arc::new(move || readiness.listener_bound())
+    };
+    let camera_probe: Arc<dyn crate::health::CameraMonitorProbe> = {
+        let readiness = readiness.clone();
+        Arc::new(DiscoveryFlag(Arc::new(move || readiness.is_ready())))
+    };
+    let health = HealthMonitor::new(HealthDeps {
+        clock: clock.clone(),
+        events: events.clone(),
+        started_at,
+        checks: crate::health::standard_checks(
+            &config,
+            connections.clone(),
+            listener_bound.clone(),
+            camera_probe.clone(),
+            None,
+            store.clone(),
+        ),
+        cameras: camera_probe,
+        listener_bound,
+        host: HostSampler::new(clock.clone(), config.storage.recordings_path.clone()),
+        metrics: Some(prometheus.clone()),
+    });
     let app = Arc::new(AppState {
         auth_failures: FailureLimiter::new(&config.security),
         connection_caps: ConnectionCaps::new(&config.server),
@@ -116,8 +149,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         rpc_metrics: RpcMetrics::new(),
         openrpc: Arc::new(camera_api::openrpc::document()),
         tls_enabled: tls.is_some(),
-        started_at: clock.now(),
-        connections: Arc::new(ConnectionRegistry::default()),
+        started_at,
+        connections,
+        health: health.clone(),
+        metrics: prometheus.clone(),
         readiness: readiness.clone(),
         config: config.clone(),
         clock: clock.clone(),
@@ -133,6 +168,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(crate::transport::serve(rpc_listener, tls, crate::transport::router(app.clone()), app.shutdown_signal()));
     readiness.set_listener_bound(true);
     tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
+    tasks.spawn(health.clone().run(app.shutdown_signal()));
+    tasks.spawn(serve_health(health_listener, HealthServerState { monitor: health.clone(), metrics: prometheus }, app.shutdown_signal()));
     // Camera discovery lands with the media services; until then the first scan is trivially complete.
     readiness.set_discovery_done();
 
@@ -152,6 +189,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = store.call(|conn| conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(Into::into)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Port 8003 until shutdown.
+async fn serve_health(listener: TcpListener, state: HealthServerState, mut shutdown: watch::Receiver<bool>) {
+    let router = crate::health::server::router(state);
+    let stop = async move {
+        let _ = shutdown.wait_for(|down| *down).await;
+    };
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+        tracing::error!("health server failed: {e}");
+    }
 }
 
 /// Tells clients, then closes sockets (1001) and waits briefly for them to go.

@@ -2,7 +2,10 @@
 //! into a call on a domain service and the answer back into a result. A unit test keeps this table and the
 //! contract's method list identical.
 
+pub mod events;
+pub mod keys;
 pub mod session;
+pub mod system;
 
 use crate::rpc::call::Call;
 use serde_json::{Map, Value};
@@ -43,12 +46,12 @@ dispatch_table! {
     "get_snapshot_info" => pending::not_implemented,
     "delete_recording" => pending::not_implemented,
     "delete_snapshot" => pending::not_implemented,
-    "issue_token" => pending::not_implemented,
+    "issue_token" => keys::issue_token,
     "get_download_url" => pending::not_implemented,
-    "create_api_key" => pending::not_implemented,
-    "list_api_keys" => pending::not_implemented,
-    "revoke_api_key" => pending::not_implemented,
-    "rotate_api_key" => pending::not_implemented,
+    "create_api_key" => keys::create_api_key,
+    "list_api_keys" => keys::list_api_keys,
+    "revoke_api_key" => keys::revoke_api_key,
+    "rotate_api_key" => keys::rotate_api_key,
     "get_stream_url" => pending::not_implemented,
     "get_stream_status" => pending::not_implemented,
     "get_streams" => pending::not_implemented,
@@ -57,13 +60,13 @@ dispatch_table! {
     "get_storage_info" => pending::not_implemented,
     "set_retention_policy" => pending::not_implemented,
     "cleanup_old_files" => pending::not_implemented,
-    "get_status" => pending::not_implemented,
-    "get_system_status" => pending::not_implemented,
-    "get_server_info" => pending::not_implemented,
-    "get_metrics" => pending::not_implemented,
-    "subscribe_events" => pending::not_implemented,
-    "unsubscribe_events" => pending::not_implemented,
-    "get_subscription_stats" => pending::not_implemented,
+    "get_status" => system::get_status,
+    "get_system_status" => system::get_system_status,
+    "get_server_info" => system::get_server_info,
+    "get_metrics" => system::get_metrics,
+    "subscribe_events" => events::subscribe_events,
+    "unsubscribe_events" => events::unsubscribe_events,
+    "get_subscription_stats" => events::get_subscription_stats,
     "discover_external_streams" => pending::not_implemented,
     "add_external_stream" => pending::not_implemented,
     "remove_external_stream" => pending::not_implemented,
