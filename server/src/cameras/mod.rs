@@ -1,0 +1,866 @@
+//! The camera registry: the one owner of camera status (API.md §4.0, §4.2).
+//!
+//! Cameras come from three places: virtual test-pattern cameras from `cameras.virtual` (an ffmpeg `lavfi`
+//! source; always `CONNECTED`, capabilities from config, `CONFIRMED`), network cameras from `cameras.network`
+//! (status from an RTSP reachability check with a short time limit, capabilities from an ffprobe of the stream),
+//! and local devices found by a [`CameraProbe`] (the V4L2 seam; the default probe finds nothing yet).
+//!
+//! Invariants:
+//! - Every status, name or mode change goes through [`CameraRegistry::apply`], which updates the table, the
+//!   `camera_service_cameras{status,type}` gauge, and publishes `camera_status_update` plus the matching
+//!   `camera.*` topic, and tells in-process listeners ([`CameraRegistry::subscribe`], a bounded broadcast).
+//! - The table is behind a std `RwLock` held only for short, non-async sections; scans (network I/O) run
+//!   outside it, serialized by an async mutex so two scans never interleave.
+//! - A configured id wins over a probed device of the same id (the device is not exposed; a warning is
+//!   logged). Cameras seen once stay listed (`DISCONNECTED` after they vanish).
+//! - [`CameraRegistry::first_scan_done`] turns true once, after the first complete scan (the readiness gate).
+//! - Periodic rescans wait on the injected clock.
+
+pub mod natural;
+pub mod network;
+
+use crate::clock::{Clock, format_timestamp};
+use crate::config::CamerasConfig;
+use crate::events::EventBus;
+use crate::media::ffmpeg::Ffmpeg;
+use crate::{Error, ErrorKind};
+use camera_api::types::StreamUrls;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Time limit of one RTSP reachability check.
+pub const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time limit of one ffprobe of a network stream.
+pub const STREAM_PROBE_TIMEOUT: Duration = Duration::from_secs(8);
+/// Interval between reconcile scans.
+pub const RESCAN_INTERVAL: Duration = Duration::from_secs(30);
+/// Capacity of the in-process status-change channel.
+const CHANGES_CAPACITY: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CameraKind {
+    V4l2,
+    Virtual,
+    Network,
+}
+
+impl CameraKind {
+    pub const ALL: [CameraKind; 3] = [CameraKind::V4l2, CameraKind::Virtual, CameraKind::Network];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CameraKind::V4l2 => "v4l2",
+            CameraKind::Virtual => "virtual",
+            CameraKind::Network => "network",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CameraStatus {
+    Connected,
+    Disconnected,
+    Error,
+}
+
+impl CameraStatus {
+    pub const ALL: [CameraStatus; 3] = [CameraStatus::Connected, CameraStatus::Disconnected, CameraStatus::Error];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CameraStatus::Connected => "CONNECTED",
+            CameraStatus::Disconnected => "DISCONNECTED",
+            CameraStatus::Error => "ERROR",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ValidationStatus {
+    /// Probed successfully (or, for virtual cameras, known from config).
+    Confirmed,
+    /// Not (yet) probed, or the probe failed.
+    None,
+    /// Camera absent; the last known data is returned.
+    Disconnected,
+}
+
+/// Where frames come from; media turns this into ffmpeg input arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CameraSource {
+    /// An ffmpeg lavfi test source (`testsrc`, `smptebars`, ...).
+    Lavfi {
+        pattern: String,
+        width: u32,
+        height: u32,
+        fps: u32,
+    },
+    /// A network stream.
+    Rtsp { url: String },
+    /// A local capture node.
+    V4l2 { path: PathBuf },
+}
+
+/// One capture mode: format × size × frame rates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mode {
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: Vec<u32>,
+}
+
+/// The camera object of API.md §4.2.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Camera {
+    pub device: String,
+    pub status: CameraStatus,
+    pub name: String,
+    /// `"WxH"` of the mode in use; `""` when unknown.
+    pub resolution: String,
+    /// Frame rate of that mode; 0 when unknown.
+    pub fps: u32,
+    /// `{rtsp, hls, webrtc}` with the MediaMTX backend; `{}` in standalone.
+    pub streams: StreamUrls,
+    #[serde(rename = "type")]
+    pub kind: CameraKind,
+}
+
+/// The `get_camera_capabilities` result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Capabilities {
+    pub device: String,
+    pub formats: Vec<String>,
+    pub resolutions: Vec<String>,
+    pub fps_options: Vec<u32>,
+    pub frame_rates: Vec<u32>,
+    pub modes: Vec<Mode>,
+    pub validation_status: ValidationStatus,
+}
+
+/// A camera found by a [`CameraProbe`].
+#[derive(Clone, Debug)]
+pub struct ProbedCamera {
+    pub id: String,
+    pub name: String,
+    pub source: CameraSource,
+    pub modes: Vec<Mode>,
+    /// The mode the service captures with, `(width, height, fps)`.
+    pub current: Option<(u32, u32, u32)>,
+}
+
+/// A status change, for in-process listeners (the recorder ends recordings of cameras that go away).
+#[derive(Clone, Debug)]
+pub struct StatusChange {
+    pub device: String,
+    pub old: Option<CameraStatus>,
+    pub new: CameraStatus,
+}
+
+pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = Vec<ProbedCamera>> + Send + 'a>>;
+
+/// Finds local capture devices (V4L2). One real implementation per platform; tests inject fakes.
+pub trait CameraProbe: Send + Sync + 'static {
+    /// Every capture device present now.
+    fn scan(&self) -> ProbeFuture<'_>;
+}
+
+/// A probe that finds nothing (V4L2 disabled, or not implemented on this build).
+pub struct NoDevices;
+
+impl CameraProbe for NoDevices {
+    fn scan(&self) -> ProbeFuture<'_> {
+        Box::pin(async { Vec::new() })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    camera: Camera,
+    source: CameraSource,
+    modes: Vec<Mode>,
+    validation: ValidationStatus,
+    /// From config (never replaced by a probe result).
+    configured: bool,
+}
+
+/// The registry. Construct with [`CameraRegistry::new`], then spawn [`CameraRegistry::run`].
+pub struct CameraRegistry {
+    entries: RwLock<HashMap<String, Entry>>,
+    probe: Arc<dyn CameraProbe>,
+    ffmpeg: Ffmpeg,
+    events: Arc<EventBus>,
+    clock: Arc<dyn Clock>,
+    first_scan: AtomicBool,
+    scanning: AtomicBool,
+    scan_lock: tokio::sync::Mutex<()>,
+    changes: broadcast::Sender<StatusChange>,
+}
+
+impl CameraRegistry {
+    /// Registers the configured cameras: virtual ones `CONNECTED`, network ones `DISCONNECTED` until the
+    /// first scan has checked them. Invalid or duplicate ids, and cameras past `max_cameras`, are skipped with
+    /// a warning.
+    pub fn new(
+        config: &CamerasConfig,
+        probe: Arc<dyn CameraProbe>,
+        ffmpeg: Ffmpeg,
+        events: Arc<EventBus>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
+        let mut entries = HashMap::new();
+        let mut admit = |id: &str, entry: Entry| {
+            if !camera_api::methods::is_valid_camera_id(id) {
+                tracing::warn!(id, "configured camera skipped: the id must match ^[a-z0-9_]{{1,64}}$");
+            } else if entries.contains_key(id) {
+                tracing::warn!(id, "configured camera skipped: duplicate id");
+            } else if entries.len() >= config.max_cameras {
+                tracing::warn!(
+                    id,
+                    max = config.max_cameras,
+                    "configured camera skipped: cameras.max_cameras reached"
+                );
+            } else {
+                entries.insert(id.to_owned(), entry);
+            }
+        };
+        for v in &config.virtual_cameras {
+            admit(&v.id, virtual_entry(v));
+        }
+        for n in &config.network {
+            let camera = Camera {
+                device: n.id.clone(),
+                status: CameraStatus::Disconnected,
+                name: n.name.clone().unwrap_or_else(|| n.id.clone()),
+                resolution: String::new(),
+                fps: 0,
+                streams: StreamUrls::default(),
+                kind: CameraKind::Network,
+            };
+            let source = CameraSource::Rtsp { url: n.url.clone() };
+            admit(
+                &n.id,
+                Entry {
+                    camera,
+                    source,
+                    modes: Vec::new(),
+                    validation: ValidationStatus::None,
+                    configured: true,
+                },
+            );
+        }
+        let (changes, _) = broadcast::channel(CHANGES_CAPACITY);
+        let registry = Arc::new(CameraRegistry {
+            entries: RwLock::new(entries),
+            probe,
+            ffmpeg,
+            events,
+            clock,
+            first_scan: AtomicBool::new(false),
+            scanning: AtomicBool::new(false),
+            scan_lock: tokio::sync::Mutex::new(()),
+            changes,
+        });
+        registry.update_gauge();
+        registry
+    }
+
+    /// Scans now, then every [`RESCAN_INTERVAL`] of the clock. Runs until the task is aborted.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            self.scan().await;
+            self.clock.sleep(RESCAN_INTERVAL).await;
+        }
+    }
+
+    /// Whether the first discovery scan has finished (the readiness gate of API.md §3.5).
+    pub fn first_scan_done(&self) -> bool {
+        self.first_scan.load(Ordering::Acquire)
+    }
+
+    /// Whether a discovery scan is running right now.
+    pub fn discovery_active(&self) -> bool {
+        self.scanning.load(Ordering::Acquire)
+    }
+
+    /// Listens to status changes (bounded; a lagging listener should re-read [`CameraRegistry::camera`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<StatusChange> {
+        self.changes.subscribe()
+    }
+
+    /// Every known camera in natural id order.
+    pub fn list(&self) -> Vec<Camera> {
+        let mut cameras: Vec<Camera> = self.read().values().map(|e| e.camera.clone()).collect();
+        cameras.sort_by(|a, b| natural::natural_cmp(&a.device, &b.device));
+        cameras
+    }
+
+    /// One camera; -32010 `camera_not_found` when unknown.
+    pub fn camera(&self, id: &str) -> crate::Result<Camera> {
+        self.read()
+            .get(id)
+            .map(|e| e.camera.clone())
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// The capabilities of one camera; -32010 `camera_not_found` when unknown.
+    pub fn capabilities(&self, id: &str) -> crate::Result<Capabilities> {
+        let entries = self.read();
+        let entry = entries.get(id).ok_or_else(|| not_found(id))?;
+        let validation = match entry.camera.status {
+            CameraStatus::Disconnected if entry.validation == ValidationStatus::Confirmed => {
+                ValidationStatus::Disconnected
+            }
+            _ => entry.validation,
+        };
+        Ok(summarize(id, &entry.modes, validation))
+    }
+
+    /// The source of a camera that can be captured now: -32010 `camera_not_found` when unknown, -32020
+    /// `camera_disconnected` when it is not `CONNECTED`.
+    pub fn usable_source(&self, id: &str) -> crate::Result<CameraSource> {
+        let entries = self.read();
+        let entry = entries.get(id).ok_or_else(|| not_found(id))?;
+        match entry.camera.status {
+            CameraStatus::Connected => Ok(entry.source.clone()),
+            status => Err(Error::new(
+                ErrorKind::InvalidState,
+                "camera_disconnected",
+                format!("{id} is {}", status.as_str()),
+            )
+            .with("resource", "camera")
+            .with("id", id)
+            .suggest("Check the camera's connection and retry")),
+        }
+    }
+
+    /// One discovery pass: local devices from the probe, reachability of network cameras. Concurrent callers
+    /// wait for the running pass.
+    pub async fn scan(&self) {
+        let _serial = self.scan_lock.lock().await;
+        self.scanning.store(true, Ordering::Release);
+        let probed = self.probe.scan().await;
+        self.apply_probed(probed);
+        self.check_network().await;
+        self.scanning.store(false, Ordering::Release);
+        if !self.first_scan.swap(true, Ordering::AcqRel) {
+            tracing::info!(cameras = self.read().len(), "first camera discovery scan finished");
+        }
+    }
+
+    fn apply_probed(&self, probed: Vec<ProbedCamera>) {
+        let mut seen = Vec::with_capacity(probed.len());
+        for p in probed {
+            let configured = self.read().get(&p.id).is_some_and(|e| e.configured);
+            if configured {
+                tracing::warn!(
+                    id = p.id,
+                    "a configured camera uses this id; the local device is not exposed"
+                );
+                continue;
+            }
+            seen.push(p.id.clone());
+            let (resolution, fps) = p
+                .current
+                .map_or((String::new(), 0), |(w, h, f)| (format!("{w}x{h}"), f));
+            let camera = Camera {
+                device: p.id.clone(),
+                status: CameraStatus::Connected,
+                name: p.name,
+                resolution,
+                fps,
+                streams: StreamUrls::default(),
+                kind: CameraKind::V4l2,
+            };
+            let validation = if p.modes.is_empty() {
+                ValidationStatus::None
+            } else {
+                ValidationStatus::Confirmed
+            };
+            self.apply(Entry {
+                camera,
+                source: p.source,
+                modes: p.modes,
+                validation,
+                configured: false,
+            });
+        }
+        let gone: Vec<Entry> = self
+            .read()
+            .values()
+            .filter(|e| {
+                !e.configured && e.camera.status != CameraStatus::Disconnected && !seen.contains(&e.camera.device)
+            })
+            .cloned()
+            .collect();
+        for mut entry in gone {
+            entry.camera.status = CameraStatus::Disconnected;
+            self.apply(entry);
+        }
+    }
+
+    async fn check_network(&self) {
+        let network: Vec<Entry> = self
+            .read()
+            .values()
+            .filter(|e| e.camera.kind == CameraKind::Network)
+            .cloned()
+            .collect();
+        let checks = network.into_iter().map(|entry| async move {
+            let CameraSource::Rtsp { url } = &entry.source else {
+                return entry;
+            };
+            let reachable = network::check_reachable(url, REACHABILITY_TIMEOUT).await;
+            self.network_result(entry.clone(), reachable).await
+        });
+        for entry in futures_util::future::join_all(checks).await {
+            self.apply(entry);
+        }
+    }
+
+    async fn network_result(&self, mut entry: Entry, reachable: Result<(), String>) -> Entry {
+        let id = entry.camera.device.clone();
+        let CameraSource::Rtsp { url } = entry.source.clone() else {
+            return entry;
+        };
+        match reachable {
+            Err(why) => {
+                if entry.camera.status != CameraStatus::Disconnected {
+                    tracing::info!(id, url = network::redact(&url), why, "network camera unreachable");
+                }
+                entry.camera.status = CameraStatus::Disconnected;
+            }
+            Ok(()) => {
+                entry.camera.status = CameraStatus::Connected;
+                if entry.validation != ValidationStatus::Confirmed {
+                    let args = vec!["-rtsp_transport".to_owned(), "tcp".to_owned()];
+                    match self.ffmpeg.probe(&url, &args, STREAM_PROBE_TIMEOUT).await {
+                        Ok(info) => match (info.width, info.height) {
+                            (Some(w), Some(h)) => {
+                                let fps = info.fps.map_or(0, |f| f.round() as u32);
+                                let format = info.codec.unwrap_or_default().to_ascii_uppercase();
+                                entry.modes = vec![Mode {
+                                    format,
+                                    width: w,
+                                    height: h,
+                                    fps: vec![fps],
+                                }];
+                                entry.camera.resolution = format!("{w}x{h}");
+                                entry.camera.fps = fps;
+                                entry.validation = ValidationStatus::Confirmed;
+                            }
+                            _ => self.capability_error(&id, "no video stream found"),
+                        },
+                        Err(e) => {
+                            let message = e.into_error("capture_failed", "stream probe").details;
+                            self.capability_error(&id, &network::redact(&message));
+                        }
+                    }
+                }
+            }
+        }
+        entry
+    }
+
+    fn capability_error(&self, id: &str, message: &str) {
+        self.events.publish(
+            "camera.capability_error",
+            json!({"device": id, "reason": "probe_failed", "message": message}),
+        );
+    }
+
+    /// Replaces a camera's entry and tells everyone what changed.
+    fn apply(&self, new: Entry) {
+        let id = new.camera.device.clone();
+        let old = {
+            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+            entries.insert(id.clone(), new.clone())
+        };
+        let old_camera = old.as_ref().map(|e| &e.camera);
+        if old_camera == Some(&new.camera)
+            && old
+                .as_ref()
+                .is_some_and(|o| o.modes == new.modes && o.validation == new.validation)
+        {
+            return;
+        }
+        let old_status = old_camera.map(|c| c.status);
+        let camera = serde_json::to_value(&new.camera).unwrap_or(Value::Null);
+        if old_camera != Some(&new.camera) {
+            self.events.publish("camera_status_update", camera.clone());
+        }
+        if old_status != Some(new.camera.status) {
+            if let Some(old_status) = old_status {
+                self.events.publish(
+                    "camera.status_change",
+                    json!({"device": id, "name": new.camera.name, "old_status": old_status, "new_status": new.camera.status}),
+                );
+            }
+            match new.camera.status {
+                CameraStatus::Connected => self.events.publish("camera.connected", camera),
+                CameraStatus::Disconnected => self.events.publish(
+                    "camera.disconnected",
+                    json!({"device": id, "name": new.camera.name, "status": "DISCONNECTED", "removed": false}),
+                ),
+                CameraStatus::Error => {}
+            }
+            let _ = self.changes.send(StatusChange {
+                device: id.clone(),
+                old: old_status,
+                new: new.camera.status,
+            });
+            tracing::info!(
+                device = id,
+                old = old_status.map(CameraStatus::as_str),
+                new = new.camera.status.as_str(),
+                at = format_timestamp(self.clock.now()),
+                "camera status changed"
+            );
+        }
+        let newly_confirmed = new.validation == ValidationStatus::Confirmed
+            && old
+                .as_ref()
+                .is_none_or(|o| o.validation != ValidationStatus::Confirmed || o.modes != new.modes);
+        if newly_confirmed {
+            let caps = summarize(&id, &new.modes, new.validation);
+            self.events.publish(
+                "camera.capability_detected",
+                json!({"device": id, "formats": caps.formats, "resolutions": caps.resolutions,
+                       "fps_options": caps.fps_options, "validation_status": caps.validation_status}),
+            );
+        }
+        self.update_gauge();
+    }
+
+    fn update_gauge(&self) {
+        let entries = self.read();
+        for kind in CameraKind::ALL {
+            for status in CameraStatus::ALL {
+                let n = entries
+                    .values()
+                    .filter(|e| e.camera.kind == kind && e.camera.status == status)
+                    .count();
+                metrics::gauge!("camera_service_cameras", "status" => status.as_str(), "type" => kind.as_str())
+                    .set(n as f64);
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
+        self.entries.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn virtual_entry(v: &crate::config::VirtualCameraConfig) -> Entry {
+    let pattern_ok = !v.pattern.is_empty() && v.pattern.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if !pattern_ok {
+        tracing::warn!(
+            id = v.id,
+            pattern = v.pattern,
+            "virtual camera pattern must be a plain lavfi source name"
+        );
+    }
+    let camera = Camera {
+        device: v.id.clone(),
+        status: if pattern_ok {
+            CameraStatus::Connected
+        } else {
+            CameraStatus::Error
+        },
+        name: v
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("Virtual camera ({})", v.pattern)),
+        resolution: format!("{}x{}", v.width, v.height),
+        fps: v.fps,
+        streams: StreamUrls::default(),
+        kind: CameraKind::Virtual,
+    };
+    let source = CameraSource::Lavfi {
+        pattern: v.pattern.clone(),
+        width: v.width,
+        height: v.height,
+        fps: v.fps,
+    };
+    let modes = vec![Mode {
+        format: "RGB24".into(),
+        width: v.width,
+        height: v.height,
+        fps: vec![v.fps],
+    }];
+    Entry {
+        camera,
+        source,
+        modes,
+        validation: ValidationStatus::Confirmed,
+        configured: true,
+    }
+}
+
+/// Builds the capabilities summary: distinct formats (first-seen order), resolutions largest first, frame
+/// rates descending.
+fn summarize(id: &str, modes: &[Mode], validation: ValidationStatus) -> Capabilities {
+    let mut formats: Vec<String> = Vec::new();
+    let mut sizes: Vec<(u32, u32)> = Vec::new();
+    let mut rates: Vec<u32> = Vec::new();
+    for m in modes {
+        if !formats.contains(&m.format) {
+            formats.push(m.format.clone());
+        }
+        if !sizes.contains(&(m.width, m.height)) {
+            sizes.push((m.width, m.height));
+        }
+        rates.extend(m.fps.iter().copied().filter(|f| *f > 0));
+    }
+    sizes.sort_by(|a, b| {
+        (u64::from(b.0) * u64::from(b.1))
+            .cmp(&(u64::from(a.0) * u64::from(a.1)))
+            .then(b.0.cmp(&a.0))
+    });
+    rates.sort_unstable_by(|a, b| b.cmp(a));
+    rates.dedup();
+    Capabilities {
+        device: id.to_owned(),
+        formats,
+        resolutions: sizes.iter().map(|(w, h)| format!("{w}x{h}")).collect(),
+        fps_options: rates.clone(),
+        frame_rates: rates,
+        modes: modes.to_vec(),
+        validation_status: validation,
+    }
+}
+
+// ---- wire conversions (camera-api contract types) ----
+
+impl From<&Camera> for camera_api::types::Camera {
+    fn from(c: &Camera) -> Self {
+        camera_api::types::Camera {
+            device: c.device.clone(),
+            status: c.status.as_str().to_owned(),
+            name: c.name.clone(),
+            resolution: c.resolution.clone(),
+            fps: c.fps,
+            streams: c.streams.clone(),
+            r#type: c.kind.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<&Mode> for camera_api::types::CaptureMode {
+    fn from(m: &Mode) -> Self {
+        camera_api::types::CaptureMode {
+            format: m.format.clone(),
+            width: m.width,
+            height: m.height,
+            fps: m.fps.clone(),
+        }
+    }
+}
+
+impl ValidationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationStatus::Confirmed => "CONFIRMED",
+            ValidationStatus::None => "NONE",
+            ValidationStatus::Disconnected => "DISCONNECTED",
+        }
+    }
+}
+
+impl From<&Capabilities> for camera_api::types::GetCameraCapabilitiesResult {
+    fn from(c: &Capabilities) -> Self {
+        camera_api::types::GetCameraCapabilitiesResult {
+            device: c.device.clone(),
+            formats: c.formats.clone(),
+            resolutions: c.resolutions.clone(),
+            fps_options: c.fps_options.clone(),
+            frame_rates: c.frame_rates.clone(),
+            modes: c.modes.iter().map(Into::into).collect(),
+            validation_status: c.validation_status.as_str().to_owned(),
+        }
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found("camera_not_found", "camera", id).suggest("Call get_camera_list for the known cameras")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::config::{NetworkCameraConfig, VirtualCameraConfig};
+
+    pub(crate) fn virtual_config(ids: &[&str]) -> CamerasConfig {
+        CamerasConfig {
+            virtual_cameras: ids
+                .iter()
+                .map(|id| VirtualCameraConfig {
+                    id: (*id).to_owned(),
+                    ..VirtualCameraConfig::default()
+                })
+                .collect(),
+            ..CamerasConfig::default()
+        }
+    }
+
+    fn registry(config: &CamerasConfig) -> (Arc<CameraRegistry>, Arc<EventBus>) {
+        let events = crate::events::EventBus::new_for_tests();
+        let clock = ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
+        let r = CameraRegistry::new(
+            config,
+            Arc::new(NoDevices),
+            Ffmpeg::default(),
+            Arc::clone(&events),
+            clock,
+        );
+        (r, events)
+    }
+
+    #[tokio::test]
+    async fn virtual_cameras_are_listed_in_natural_order() {
+        let (r, _) = registry(&virtual_config(&["camera10", "camera2", "front", "Bad-Id", "camera2"]));
+        assert!(!r.first_scan_done());
+        r.scan().await;
+        assert!(r.first_scan_done());
+        let ids: Vec<String> = r.list().into_iter().map(|c| c.device).collect();
+        assert_eq!(ids, ["camera2", "camera10", "front"]);
+        let cam = r.camera("camera2").expect("known");
+        let v = serde_json::to_value(&cam).expect("json");
+        assert_eq!(
+            v,
+            json!({"device":"camera2","status":"CONNECTED","name":"Virtual camera (testsrc)","resolution":"640x480",
+                   "fps":15,"streams":{},"type":"virtual"})
+        );
+        let caps = serde_json::to_value(r.capabilities("camera2").expect("caps")).expect("json");
+        assert_eq!(caps["resolutions"], json!(["640x480"]));
+        assert_eq!(caps["fps_options"], json!([15]));
+        assert_eq!(caps["frame_rates"], json!([15]));
+        assert_eq!(caps["validation_status"], json!("CONFIRMED"));
+        assert_eq!(caps["modes"][0]["fps"], json!([15]));
+        let err = r.camera("nope").expect_err("unknown");
+        assert_eq!(err.reason, "camera_not_found");
+        assert!(matches!(r.usable_source("camera2"), Ok(CameraSource::Lavfi { .. })));
+    }
+
+    #[tokio::test]
+    async fn unreachable_network_camera_is_disconnected() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let mut config = virtual_config(&[]);
+        config.network.push(NetworkCameraConfig {
+            id: "door".into(),
+            name: Some("Front door".into()),
+            url: format!("rtsp://user:pw@127.0.0.1:{port}/live"),
+        });
+        let (r, events) = registry(&config);
+        r.scan().await;
+        let cam = r.camera("door").expect("listed");
+        assert_eq!(cam.status, CameraStatus::Disconnected);
+        assert_eq!(cam.kind, CameraKind::Network);
+        let err = r.usable_source("door").expect_err("not usable");
+        assert_eq!(err.reason, "camera_disconnected");
+        assert_eq!(
+            r.capabilities("door").expect("caps").validation_status,
+            ValidationStatus::None
+        );
+        // Registered as DISCONNECTED and still so: no event.
+        assert!(events.log.lock().expect("log").is_empty());
+    }
+
+    struct FakeProbe(std::sync::Mutex<Vec<ProbedCamera>>);
+    impl CameraProbe for FakeProbe {
+        fn scan(&self) -> ProbeFuture<'_> {
+            let found = self.0.lock().expect("lock").clone();
+            Box::pin(async move { found })
+        }
+    }
+
+    #[tokio::test]
+    async fn probed_devices_come_and_go_with_events() {
+        let usb = ProbedCamera {
+            id: "camera1".into(),
+            name: "USB Camera".into(),
+            source: CameraSource::V4l2 {
+                path: "/dev/video1".into(),
+            },
+            modes: vec![
+                Mode {
+                    format: "YUYV".into(),
+                    width: 640,
+                    height: 480,
+                    fps: vec![30, 15],
+                },
+                Mode {
+                    format: "MJPG".into(),
+                    width: 1280,
+                    height: 720,
+                    fps: vec![30],
+                },
+            ],
+            current: Some((1280, 720, 30)),
+        };
+        let shadowed = ProbedCamera {
+            id: "camera0".into(),
+            ..usb.clone()
+        };
+        let probe = Arc::new(FakeProbe(std::sync::Mutex::new(vec![usb, shadowed])));
+        let events = crate::events::EventBus::new_for_tests();
+        let clock = ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
+        let r = CameraRegistry::new(
+            &virtual_config(&["camera0"]),
+            probe.clone(),
+            Ffmpeg::default(),
+            events.clone(),
+            clock,
+        );
+        let mut changes = r.subscribe();
+        r.scan().await;
+        assert_eq!(
+            r.camera("camera0").expect("virtual").kind,
+            CameraKind::Virtual,
+            "config wins"
+        );
+        let caps = r.capabilities("camera1").expect("caps");
+        assert_eq!(caps.resolutions, ["1280x720", "640x480"]);
+        assert_eq!(caps.fps_options, [30, 15]);
+        assert_eq!(caps.formats, ["YUYV", "MJPG"]);
+        let topics: Vec<String> = events.log.lock().expect("log").iter().map(|(t, _)| t.clone()).collect();
+        assert_eq!(
+            topics,
+            ["camera_status_update", "camera.connected", "camera.capability_detected"]
+        );
+        assert_eq!(changes.try_recv().expect("change").new, CameraStatus::Connected);
+
+        probe.0.lock().expect("lock").clear();
+        r.scan().await;
+        assert_eq!(
+            r.camera("camera1").expect("still listed").status,
+            CameraStatus::Disconnected
+        );
+        assert_eq!(
+            r.capabilities("camera1").expect("caps").validation_status,
+            ValidationStatus::Disconnected
+        );
+        let log = events.log.lock().expect("log");
+        let topics: Vec<&str> = log.iter().skip(3).map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            topics,
+            ["camera_status_update", "camera.status_change", "camera.disconnected"]
+        );
+        assert_eq!(
+            log[5].1,
+            json!({"device":"camera1","name":"USB Camera","status":"DISCONNECTED","removed":false})
+        );
+    }
+}

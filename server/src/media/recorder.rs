@@ -1,0 +1,1099 @@
+//! The standalone recorder (API.md §4.3 `start_recording` / `stop_recording`): ffmpeg writes segmented
+//! fragmented MP4 (or Matroska) straight into `storage.recordings_path`. It owns recording state.
+//!
+//! Shape: one slot per camera in a std `Mutex<HashMap>` (held for a few instructions, never across an
+//! await). A slot is `Starting` while a start is in progress (so a second start gets `already_recording`) and
+//! `Running` once the first file exists; a running recording has one supervisor task that owns its ffmpeg
+//! process and is the only one to end it. Everything that ends a recording — `stop_recording`, the deadline of
+//! a timed recording, ffmpeg dying, the camera going away, shutdown — ends up in that task's single `finish`,
+//! so files are finalized, events published and the state store updated exactly once.
+//!
+//! Invariants:
+//! - Segment files are `<device>_<YYYY-MM-DD>_<HH-MM-SS>.<ext>`, named by ffmpeg (`-strftime 1`, `TZ=UTC`) at
+//!   the wall-clock time each segment opens. A start waits for the next second when a file of the current
+//!   second exists, so an earlier recording's file is never truncated.
+//! - `start` returns once the first file exists; after `recording.start_timeout` (real time) the process is
+//!   killed and nothing is left running.
+//! - Stops are graceful (`q` on stdin, then SIGKILL after [`STOP_GRACE`]), so every file ends playable.
+//! - Deadlines of timed recordings and the progress ticks wait on the injected clock; process supervision
+//!   (start timeout, stop grace) is real time because it bounds a real program.
+//! - The active recording of each camera (format, start, requested duration, deadline, files) is a row of
+//!   `active_recordings`, written before `start` returns and removed when the recording ends — except on
+//!   shutdown, where it stays so that [`Recorder::resume`] continues it at the next start-up (new segment, same
+//!   deadline) or closes it (`interrupted` / `duration_elapsed`).
+
+use crate::cameras::{CameraRegistry, CameraSource, CameraStatus, StatusChange};
+use crate::clock::{Clock, SleepFuture, format_timestamp};
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::media::ffmpeg::{Ffmpeg, FfmpegError, FfmpegProcess, Role};
+use crate::media::{blocking, check_free_space, download_url, input_args, name_stamp, storage_unavailable};
+use crate::store::{Store, parse_opt_sql_time, parse_sql_time, sql_time};
+use crate::{Error, ErrorKind};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// How long ffmpeg may take to finish its files after `q` before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Interval of `recording.progress` events (clock time).
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+/// Keyframe interval of encoded recordings (fragment and segment boundaries fall on keyframes).
+const KEYFRAME_SECONDS: u32 = 2;
+
+/// A recording container as requested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingFormat {
+    Fmp4,
+    Mp4,
+    Mkv,
+}
+
+impl RecordingFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "fmp4" => Some(RecordingFormat::Fmp4),
+            "mp4" => Some(RecordingFormat::Mp4),
+            "mkv" => Some(RecordingFormat::Mkv),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingFormat::Fmp4 => "fmp4",
+            RecordingFormat::Mp4 => "mp4",
+            RecordingFormat::Mkv => "mkv",
+        }
+    }
+    /// File extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            RecordingFormat::Fmp4 | RecordingFormat::Mp4 => "mp4",
+            RecordingFormat::Mkv => "mkv",
+        }
+    }
+    /// The format a recording file most likely has when nothing else is known about it.
+    pub fn guess_from_filename(name: &str) -> Option<Self> {
+        match name.rsplit_once('.')?.1 {
+            "mp4" => Some(RecordingFormat::Fmp4),
+            "mkv" => Some(RecordingFormat::Mkv),
+            _ => None,
+        }
+    }
+}
+
+/// Why a recording stopped (`reason` of `STOPPED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Requested,
+    DurationElapsed,
+    Shutdown,
+    Interrupted,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Requested => "requested",
+            StopReason::DurationElapsed => "duration_elapsed",
+            StopReason::Shutdown => "shutdown",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Why a recording failed (`reason` of `ERROR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailReason {
+    DeviceDisconnected,
+    StorageFull,
+    PipelineFailed,
+}
+
+impl FailReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailReason::DeviceDisconnected => "device_disconnected",
+            FailReason::StorageFull => "storage_full",
+            FailReason::PipelineFailed => "pipeline_failed",
+        }
+    }
+}
+
+/// What the caller asked for (already validated against the contract).
+#[derive(Clone, Debug, Default)]
+pub struct StartRequest {
+    pub device: String,
+    /// Seconds, 1..86400.
+    pub duration: Option<u64>,
+    pub format: Option<String>,
+}
+
+/// The `start_recording` result.
+#[derive(Clone, Debug, Serialize)]
+pub struct StartResult {
+    pub device: String,
+    pub filename: String,
+    pub status: &'static str,
+    pub start_time: String,
+    pub format: RecordingFormat,
+    pub duration: Option<u64>,
+    pub auto_stop_at: Option<String>,
+    pub download_url: String,
+}
+
+/// The `stop_recording` result (also the payload of `recording.stop`, minus `reason`).
+#[derive(Clone, Debug, Serialize)]
+pub struct StopResult {
+    pub device: String,
+    pub filename: String,
+    pub status: &'static str,
+    pub start_time: String,
+    pub end_time: String,
+    pub duration: u64,
+    pub file_size: u64,
+    pub format: RecordingFormat,
+    pub files: Vec<String>,
+}
+
+/// The `recording` object of `get_camera_status`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RecordingStatus {
+    pub active: bool,
+    pub filename: Option<String>,
+    pub start_time: Option<String>,
+    pub auto_stop_at: Option<String>,
+}
+
+/// One recording's facts (shared between the slot and its supervisor).
+#[derive(Clone, Debug)]
+struct Recording {
+    device: String,
+    format: RecordingFormat,
+    start_time: OffsetDateTime,
+    duration: Option<u64>,
+    auto_stop_at: Option<OffsetDateTime>,
+    /// Segment files, oldest first; the last one is being written while the recording runs.
+    files: Vec<String>,
+    pid: Option<u32>,
+}
+
+enum Slot {
+    Starting,
+    Running {
+        id: u64,
+        recording: Arc<Mutex<Recording>>,
+        commands: mpsc::Sender<StopCommand>,
+    },
+}
+
+struct StopCommand {
+    ending: Ending,
+    reply: oneshot::Sender<StopResult>,
+}
+
+/// How a recording ends.
+#[derive(Clone, Debug)]
+enum Ending {
+    Stopped(StopReason),
+    Failed(FailReason, String),
+}
+
+/// Records cameras with ffmpeg. Construct with [`Recorder::new`]; after the first camera scan call
+/// [`Recorder::resume`] once; on shutdown call [`Recorder::shutdown`].
+pub struct Recorder {
+    dir: PathBuf,
+    segment_duration: u64,
+    start_timeout: Duration,
+    default_format: String,
+    block_percent: f64,
+    public_base_url: Option<String>,
+    cameras: Arc<CameraRegistry>,
+    ffmpeg: Ffmpeg,
+    events: Arc<EventBus>,
+    clock: Arc<dyn Clock>,
+    store: Store,
+    slots: Mutex<HashMap<String, Slot>>,
+    next_id: AtomicU64,
+}
+
+impl Recorder {
+    pub fn new(
+        config: &Config,
+        cameras: Arc<CameraRegistry>,
+        ffmpeg: Ffmpeg,
+        events: Arc<EventBus>,
+        clock: Arc<dyn Clock>,
+        store: Store,
+    ) -> Arc<Self> {
+        metrics::gauge!("camera_service_recordings_active").set(0.0);
+        Arc::new(Recorder {
+            dir: config.storage.recordings_path.clone(),
+            segment_duration: config.recording.segment_duration,
+            start_timeout: Duration::from_secs(config.recording.start_timeout),
+            default_format: config.recording.default_format.clone(),
+            block_percent: config.storage.block_percent,
+            public_base_url: config.server.public_base_url.clone(),
+            cameras,
+            ffmpeg,
+            events,
+            clock,
+            store,
+            slots: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The directory recordings are written to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts recording a camera; returns once the first file exists.
+    pub async fn start(self: &Arc<Self>, req: StartRequest) -> crate::Result<StartResult> {
+        let format = self.format(req.format.as_deref())?;
+        let source = self.cameras.usable_source(&req.device)?;
+        let reservation = self.reserve(&req.device)?;
+        let dir = self.dir.clone();
+        let block = self.block_percent;
+        blocking(move || check_free_space(&dir, block)).await?;
+
+        let (process, opened, first) = self.launch(&req.device, &source, format).await?;
+        let start_time = self.clock.now();
+        let recording = Recording {
+            device: req.device.clone(),
+            format,
+            start_time,
+            duration: req.duration,
+            auto_stop_at: req
+                .duration
+                .map(|d| start_time + time::Duration::seconds(d.min(i64::MAX as u64) as i64)),
+            files: vec![first.clone()],
+            pid: process.pid(),
+        };
+        if let Err(e) = self.persist_start(&recording).await {
+            process.kill().await;
+            let path = self.dir.join(&first);
+            let _ = blocking(move || Ok(std::fs::remove_file(path)?)).await;
+            return Err(e);
+        }
+        let result = StartResult {
+            device: req.device.clone(),
+            filename: first.clone(),
+            status: "RECORDING",
+            start_time: format_timestamp(start_time),
+            format,
+            duration: req.duration,
+            auto_stop_at: recording.auto_stop_at.map(format_timestamp),
+            download_url: download_url(self.public_base_url.as_deref(), "recordings", &first),
+        };
+        self.events.publish(
+            "recording_status_update",
+            status_update(&recording, "RECORDING", 0, 0, None),
+        );
+        self.events.publish(
+            "recording.start",
+            json!({"device": result.device, "filename": result.filename, "format": format,
+                   "start_time": result.start_time, "duration": result.duration, "auto_stop_at": result.auto_stop_at}),
+        );
+        self.run(reservation, recording, process, opened);
+        tracing::info!(
+            device = req.device,
+            filename = first,
+            format = format.as_str(),
+            "recording started"
+        );
+        Ok(result)
+    }
+
+    /// Stops a camera's recording: -32010 `camera_not_found`, -32020 `not_recording`.
+    pub async fn stop(&self, device: &str) -> crate::Result<StopResult> {
+        self.cameras.camera(device)?;
+        let commands = match self.lock().get(device) {
+            Some(Slot::Running { commands, .. }) => commands.clone(),
+            _ => return Err(not_recording(device)),
+        };
+        let (reply, result) = oneshot::channel();
+        let command = StopCommand {
+            ending: Ending::Stopped(StopReason::Requested),
+            reply,
+        };
+        commands.send(command).await.map_err(|_| not_recording(device))?;
+        // The supervisor dropped the reply: the recording ended by itself (deadline, failure) meanwhile.
+        result.await.map_err(|_| not_recording(device))
+    }
+
+    /// The `recording` object of `get_camera_status`.
+    pub fn status(&self, device: &str) -> RecordingStatus {
+        match self.lock().get(device) {
+            Some(Slot::Running { recording, .. }) => {
+                let r = lock(recording);
+                RecordingStatus {
+                    active: true,
+                    filename: r.files.first().cloned(),
+                    start_time: Some(format_timestamp(r.start_time)),
+                    auto_stop_at: r.auto_stop_at.map(format_timestamp),
+                }
+            }
+            _ => RecordingStatus::default(),
+        }
+    }
+
+    /// Names of the segment files being written right now (one per running recording).
+    pub fn files_in_progress(&self) -> Vec<String> {
+        self.lock()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Running { recording, .. } => lock(recording).files.last().cloned(),
+                Slot::Starting => None,
+            })
+            .collect()
+    }
+
+    /// Number of running recordings.
+    pub fn active_count(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|s| matches!(s, Slot::Running { .. }))
+            .count()
+    }
+
+    /// Stops every running recording with reason `shutdown` (files finalized, rows kept for [`Recorder::resume`]).
+    pub async fn shutdown(&self) {
+        let commands: Vec<mpsc::Sender<StopCommand>> = self
+            .lock()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Running { commands, .. } => Some(commands.clone()),
+                Slot::Starting => None,
+            })
+            .collect();
+        let mut waits = Vec::new();
+        for c in commands {
+            let (reply, result) = oneshot::channel();
+            if c.send(StopCommand {
+                ending: Ending::Stopped(StopReason::Shutdown),
+                reply,
+            })
+            .await
+            .is_ok()
+            {
+                waits.push(result);
+            }
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+    }
+
+    /// Ends the running recording of `device` with an error reason (e.g. `storage_full` from the storage
+    /// guard); its files are finalized and kept. No-op when the camera is not recording.
+    pub async fn fail(&self, device: &str, reason: FailReason, message: &str) {
+        let commands = match self.lock().get(device) {
+            Some(Slot::Running { commands, .. }) => commands.clone(),
+            _ => return,
+        };
+        let (reply, result) = oneshot::channel();
+        if commands
+            .send(StopCommand {
+                ending: Ending::Failed(reason, message.to_owned()),
+                reply,
+            })
+            .await
+            .is_ok()
+        {
+            let _ = result.await;
+        }
+    }
+
+    /// Continues or closes the recordings that were active when the service last stopped (API.md §4.3
+    /// "Restart"). Call once, after the first camera scan.
+    pub async fn resume(self: &Arc<Self>) -> crate::Result<()> {
+        let rows = self.store.call(load_active).await?;
+        for mut recording in rows {
+            let device = recording.device.clone();
+            let now = self.clock.now();
+            if recording.auto_stop_at.is_some_and(|at| at <= now) {
+                self.close_interrupted(recording, StopReason::DurationElapsed).await;
+                continue;
+            }
+            let source = match self.cameras.usable_source(&device) {
+                Ok(source) => source,
+                Err(_) => {
+                    self.close_interrupted(recording, StopReason::Interrupted).await;
+                    continue;
+                }
+            };
+            let Ok(reservation) = self.reserve(&device) else {
+                continue;
+            };
+            self.events.publish(
+                "recording_status_update",
+                status_update(&recording, "STARTING", 0, 0, None),
+            );
+            match self.launch(&device, &source, recording.format).await {
+                Ok((process, opened, file)) => {
+                    let previous = recording.files.last().cloned();
+                    recording.files.push(file.clone());
+                    recording.pid = process.pid();
+                    if let Err(e) = self.persist_segment(&recording, &file).await {
+                        tracing::warn!(device, error = %e, "resumed segment not persisted");
+                    }
+                    let elapsed = seconds_between(recording.start_time, now);
+                    self.events.publish(
+                        "recording_status_update",
+                        status_update(&recording, "RECORDING", elapsed, 0, None),
+                    );
+                    self.events.publish(
+                        "recording.segment",
+                        json!({"device": device, "filename": file, "previous": previous}),
+                    );
+                    tracing::info!(device, filename = file, "recording resumed after restart");
+                    self.run(reservation, recording, process, opened);
+                }
+                Err(e) => {
+                    tracing::warn!(device, error = %e, "could not resume recording");
+                    drop(reservation);
+                    self.close_interrupted(recording, StopReason::Interrupted).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- internals ----
+
+    fn format(&self, requested: Option<&str>) -> crate::Result<RecordingFormat> {
+        let name = requested.unwrap_or(&self.default_format);
+        RecordingFormat::parse(name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                "format_unsupported",
+                format!("Recording format {name:?} is not fmp4, mp4 or mkv"),
+            )
+            .with("feature", "recording_format")
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims the camera's slot (`already_recording` when taken). Dropping the reservation frees it.
+    fn reserve(self: &Arc<Self>, device: &str) -> crate::Result<Reservation> {
+        let mut slots = self.lock();
+        if let Some(slot) = slots.get(device) {
+            let details = match slot {
+                Slot::Running { recording, .. } => {
+                    format!(
+                        "{device} has been recording since {}",
+                        format_timestamp(lock(recording).start_time)
+                    )
+                }
+                Slot::Starting => format!("{device} is starting a recording"),
+            };
+            return Err(Error::new(ErrorKind::InvalidState, "already_recording", details)
+                .with("resource", "camera")
+                .with("id", device)
+                .suggest("Call stop_recording first"));
+        }
+        slots.insert(device.to_owned(), Slot::Starting);
+        Ok(Reservation {
+            recorder: Arc::clone(self),
+            device: device.to_owned(),
+            armed: true,
+        })
+    }
+
+    /// Starts ffmpeg and waits for its first file. Returns the process, its "opened files" channel and the
+    /// first file's name.
+    async fn launch(
+        &self,
+        device: &str,
+        source: &CameraSource,
+        format: RecordingFormat,
+    ) -> crate::Result<(FfmpegProcess, mpsc::Receiver<PathBuf>, String)> {
+        let dir = self.dir.clone();
+        let prefix = format!("{device}_");
+        let ext = format.extension();
+        // ffmpeg names files by the wall clock; never let it reuse the name of an existing file.
+        let wait = blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(|e| storage_unavailable(&dir, &e))?;
+            let now = OffsetDateTime::now_utc();
+            let taken = dir.join(format!("{prefix}{}.{ext}", name_stamp(now, false))).exists();
+            Ok(taken.then(|| Duration::from_nanos(1_000_000_000 - u64::from(now.nanosecond()) + 5_000_000)))
+        })
+        .await?;
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+        }
+        let args = self.ffmpeg_args(device, source, format);
+        let mut process = self
+            .ffmpeg
+            .spawn(Role::Recorder, &args)
+            .map_err(|e| e.into_error("ffmpeg_failed", &format!("recording of {device}")))?;
+        let mut opened = process
+            .take_opened_files()
+            .ok_or_else(|| Error::internal("opened-files channel missing"))?;
+        let deadline = tokio::time::Instant::now() + self.start_timeout;
+        let first = tokio::select! {
+            file = opened.recv() => file,
+            _ = tokio::time::sleep_until(deadline) => None,
+        };
+        let Some(first) = first else {
+            return Err(self.start_failure(device, process, deadline).await);
+        };
+        let name = first
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = self.dir.join(&name);
+        // The log line comes just before the file is created.
+        loop {
+            if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                return Ok((process, opened, name));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(self.start_failure(device, process, deadline).await);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Turns a start that produced no file into an error, leaving nothing running.
+    async fn start_failure(&self, device: &str, mut process: FfmpegProcess, deadline: tokio::time::Instant) -> Error {
+        let status = tokio::select! {
+            s = process.wait() => s.ok(),
+            _ = tokio::time::sleep_until(deadline) => None,
+        };
+        // Give the stderr reader a moment to take the last lines.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let tail = process.stderr_tail();
+        match status {
+            None => {
+                process.kill().await;
+                Error::new(
+                    ErrorKind::Unavailable,
+                    "recording_start_timeout",
+                    format!(
+                        "The recording of {device} did not start within {} s",
+                        self.start_timeout.as_secs()
+                    ),
+                )
+                .with("dependency", "ffmpeg")
+                .suggest("Check the camera source and retry")
+            }
+            Some(status) => {
+                let e = FfmpegError::Exited {
+                    status,
+                    stderr_tail: tail,
+                };
+                if e.source_unreachable() {
+                    e.into_error("source_unreachable", &format!("recording of {device}"))
+                        .with("dependency", "camera")
+                } else {
+                    e.into_error("ffmpeg_failed", &format!("recording of {device}"))
+                }
+            }
+        }
+    }
+
+    fn ffmpeg_args(&self, device: &str, source: &CameraSource, format: RecordingFormat) -> Vec<String> {
+        let mut args: Vec<String> = ["-loglevel", "verbose"].map(str::to_owned).into();
+        args.extend(input_args(source, true));
+        args.extend(["-map", "0:v:0", "-an"].map(str::to_owned));
+        match source {
+            CameraSource::Rtsp { .. } => args.extend(["-c:v", "copy"].map(str::to_owned)),
+            CameraSource::Lavfi { .. } | CameraSource::V4l2 { .. } => {
+                args.extend(
+                    [
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "veryfast",
+                        "-tune",
+                        "zerolatency",
+                        "-pix_fmt",
+                        "yuv420p",
+                    ]
+                    .map(str::to_owned),
+                );
+                args.push("-force_key_frames".to_owned());
+                args.push(format!("expr:gte(t,n_forced*{KEYFRAME_SECONDS})"));
+            }
+        }
+        args.extend(["-f", "segment", "-segment_time"].map(str::to_owned));
+        args.push(self.segment_duration.to_string());
+        args.extend(["-reset_timestamps", "1", "-strftime", "1", "-segment_format"].map(str::to_owned));
+        match format {
+            RecordingFormat::Fmp4 | RecordingFormat::Mp4 => {
+                args.extend(
+                    [
+                        "mp4",
+                        "-segment_format_options",
+                        "movflags=+frag_keyframe+empty_moov+default_base_moof",
+                    ]
+                    .map(str::to_owned),
+                );
+            }
+            RecordingFormat::Mkv => args.push("matroska".to_owned()),
+        }
+        // '%' in the directory would be read as a strftime field.
+        let dir = self.dir.display().to_string().replace('%', "%%");
+        let pattern = Path::new(&dir).join(format!("{device}_%Y-%m-%d_%H-%M-%S.{}", format.extension()));
+        args.push(pattern.display().to_string());
+        args
+    }
+
+    /// Marks the slot running and spawns the recording's supervisor.
+    fn run(
+        self: &Arc<Self>,
+        mut reservation: Reservation,
+        recording: Recording,
+        process: FfmpegProcess,
+        opened: mpsc::Receiver<PathBuf>,
+    ) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let device = recording.device.clone();
+        let shared = Arc::new(Mutex::new(recording));
+        let (commands, rx) = mpsc::channel(4);
+        reservation.armed = false;
+        self.lock().insert(
+            device,
+            Slot::Running {
+                id,
+                recording: Arc::clone(&shared),
+                commands,
+            },
+        );
+        metrics::gauge!("camera_service_recordings_active").set(self.active_count() as f64);
+        let changes = self.cameras.subscribe();
+        let recorder = Arc::clone(self);
+        tokio::spawn(async move { recorder.supervise(id, shared, process, opened, rx, changes).await });
+    }
+
+    async fn supervise(
+        self: Arc<Self>,
+        id: u64,
+        shared: Arc<Mutex<Recording>>,
+        mut process: FfmpegProcess,
+        mut opened: mpsc::Receiver<PathBuf>,
+        mut commands: mpsc::Receiver<StopCommand>,
+        mut changes: broadcast::Receiver<StatusChange>,
+    ) {
+        let (device, auto_stop_at) = {
+            let r = lock(&shared);
+            (r.device.clone(), r.auto_stop_at)
+        };
+        let mut deadline: SleepFuture = match auto_stop_at {
+            Some(at) => self.clock.sleep(positive(at - self.clock.now())),
+            None => Box::pin(std::future::pending()),
+        };
+        let mut progress = self.clock.sleep(PROGRESS_INTERVAL);
+        let (mut opened_live, mut changes_live) = (true, true);
+        let (ending, reply) = loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(c) => break (c.ending, Some(c.reply)),
+                    None => break (Ending::Stopped(StopReason::Shutdown), None),
+                },
+                () = &mut deadline => break (Ending::Stopped(StopReason::DurationElapsed), None),
+                file = opened.recv(), if opened_live => match file {
+                    Some(path) => self.new_segment(&shared, &path).await,
+                    None => opened_live = false,
+                },
+                status = process.wait() => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                    let message = format!("ffmpeg exited unexpectedly ({status}): {}", process.stderr_tail());
+                    break (Ending::Failed(FailReason::PipelineFailed, message), None);
+                }
+                change = changes.recv(), if changes_live => match change {
+                    Ok(c) if c.device == device && c.new != CameraStatus::Connected => {
+                        let message = format!("{device} is {}", c.new.as_str());
+                        break (Ending::Failed(FailReason::DeviceDisconnected, message), None);
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if self.cameras.usable_source(&device).is_err() {
+                            let message = format!("{device} went away");
+                            break (Ending::Failed(FailReason::DeviceDisconnected, message), None);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => changes_live = false,
+                },
+                () = &mut progress => {
+                    self.publish_progress(&shared).await;
+                    progress = self.clock.sleep(PROGRESS_INTERVAL);
+                }
+            }
+        };
+        self.finish(id, shared, process, ending, reply).await;
+    }
+
+    async fn new_segment(&self, shared: &Arc<Mutex<Recording>>, path: &Path) {
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return;
+        };
+        let (snapshot, previous) = {
+            let mut r = lock(shared);
+            if r.files.contains(&name) {
+                return;
+            }
+            let previous = r.files.last().cloned();
+            r.files.push(name.clone());
+            (r.clone(), previous)
+        };
+        if let Err(e) = self.persist_segment(&snapshot, &name).await {
+            tracing::warn!(device = snapshot.device, filename = name, error = %e, "segment not persisted");
+        }
+        self.events.publish(
+            "recording.segment",
+            json!({"device": snapshot.device, "filename": name, "previous": previous}),
+        );
+    }
+
+    async fn publish_progress(&self, shared: &Arc<Mutex<Recording>>) {
+        let r = lock(shared).clone();
+        let (_, size) = self.sizes(&r.files).await;
+        self.events.publish(
+            "recording.progress",
+            json!({"device": r.device, "filename": r.files.last(), "elapsed": seconds_between(r.start_time, self.clock.now()),
+                   "file_size": size}),
+        );
+    }
+
+    /// The one place a running recording ends.
+    async fn finish(
+        &self,
+        id: u64,
+        shared: Arc<Mutex<Recording>>,
+        process: FfmpegProcess,
+        ending: Ending,
+        reply: Option<oneshot::Sender<StopResult>>,
+    ) {
+        // Also right when ffmpeg already exited: writing `q` then fails quietly and the wait returns at once.
+        let (status, graceful) = process.stop(STOP_GRACE).await;
+        if matches!(ending, Ending::Stopped(_)) && (!graceful || !status.is_some_and(|s| s.success())) {
+            tracing::warn!(?status, graceful, "ffmpeg did not finish cleanly");
+        }
+        let recording = lock(&shared).clone();
+        let end_time = self.clock.now();
+        let (files, file_size) = self.sizes(&recording.files).await;
+        let device = recording.device.clone();
+        let keep_row = matches!(ending, Ending::Stopped(StopReason::Shutdown));
+        let db = if keep_row {
+            self.persist_files(&recording).await
+        } else {
+            self.remove_active(&device).await
+        };
+        if let Err(e) = db {
+            tracing::warn!(device, error = %e, "could not update the active recording row");
+        }
+        {
+            let mut slots = self.lock();
+            if matches!(slots.get(&device), Some(Slot::Running { id: current, .. }) if *current == id) {
+                slots.remove(&device);
+            }
+        }
+        metrics::gauge!("camera_service_recordings_active").set(self.active_count() as f64);
+        let result = self.stop_result(&recording, files, file_size, end_time);
+        match ending {
+            Ending::Stopped(reason) => {
+                self.publish_stop(&result, reason);
+                tracing::info!(
+                    device,
+                    reason = reason.as_str(),
+                    files = result.files.len(),
+                    "recording stopped"
+                );
+            }
+            Ending::Failed(reason, message) => {
+                tracing::warn!(device, reason = reason.as_str(), message, "recording failed");
+                let update = status_update(&recording, "ERROR", result.duration, file_size, Some(reason.as_str()));
+                self.events.publish("recording_status_update", update);
+                self.publish_error(&device, &result.filename, reason, &message);
+            }
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Closes a persisted recording that is not running (restart) with a `STOPPED` reason.
+    async fn close_interrupted(&self, recording: Recording, reason: StopReason) {
+        let (files, file_size) = self.sizes(&recording.files).await;
+        let dir = self.dir.clone();
+        let last = files.last().cloned();
+        let end_time = blocking(move || {
+            Ok(last
+                .and_then(|f| std::fs::metadata(dir.join(f)).ok())
+                .and_then(|m| m.modified().ok())
+                .map(OffsetDateTime::from))
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| self.clock.now())
+        .max(recording.start_time);
+        if let Err(e) = self.remove_active(&recording.device).await {
+            tracing::warn!(device = recording.device, error = %e, "could not remove the active recording row");
+        }
+        let result = self.stop_result(&recording, files, file_size, end_time);
+        tracing::info!(
+            device = recording.device,
+            reason = reason.as_str(),
+            "recording from before the restart closed"
+        );
+        self.publish_stop(&result, reason);
+    }
+
+    fn stop_result(&self, r: &Recording, files: Vec<String>, file_size: u64, end_time: OffsetDateTime) -> StopResult {
+        StopResult {
+            device: r.device.clone(),
+            filename: r.files.first().cloned().unwrap_or_default(),
+            status: "STOPPED",
+            start_time: format_timestamp(r.start_time),
+            end_time: format_timestamp(end_time),
+            duration: seconds_between(r.start_time, end_time),
+            file_size,
+            format: r.format,
+            files,
+        }
+    }
+
+    fn publish_stop(&self, result: &StopResult, reason: StopReason) {
+        self.events.publish(
+            "recording_status_update",
+            json!({"device": result.device, "status": "STOPPED", "filename": result.filename, "format": result.format,
+                   "start_time": result.start_time, "duration": result.duration, "file_size": result.file_size,
+                   "reason": reason.as_str()}),
+        );
+        let mut stop = serde_json::to_value(result).unwrap_or_else(|_| json!({}));
+        if let Value::Object(map) = &mut stop {
+            map.remove("status");
+            map.insert("reason".into(), json!(reason.as_str()));
+        }
+        self.events.publish("recording.stop", stop);
+    }
+
+    fn publish_error(&self, device: &str, filename: &str, reason: FailReason, message: &str) {
+        self.events.publish(
+            "recording.error",
+            json!({"device": device, "filename": filename, "reason": reason.as_str(), "message": message}),
+        );
+    }
+
+    /// The files that still exist (in order) and their total size.
+    async fn sizes(&self, files: &[String]) -> (Vec<String>, u64) {
+        let dir = self.dir.clone();
+        let files = files.to_vec();
+        blocking(move || {
+            let mut kept = Vec::with_capacity(files.len());
+            let mut total = 0;
+            for f in files {
+                if let Ok(m) = std::fs::symlink_metadata(dir.join(&f)) {
+                    total += m.len();
+                    kept.push(f);
+                }
+            }
+            Ok((kept, total))
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    async fn persist_start(&self, r: &Recording) -> crate::Result<()> {
+        let r = r.clone();
+        self.store
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO active_recordings (device, format, start_time, duration, auto_stop_at, files)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![
+                        r.device,
+                        r.format.as_str(),
+                        sql_time(r.start_time),
+                        r.duration.map(|d| d as i64),
+                        r.auto_stop_at.map(sql_time),
+                        json!(r.files).to_string()
+                    ],
+                )?;
+                for f in &r.files {
+                    index_file(&tx, &r, f)?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn persist_segment(&self, r: &Recording, file: &str) -> crate::Result<()> {
+        let (r, file) = (r.clone(), file.to_owned());
+        self.store
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                tx.execute(
+                    "UPDATE active_recordings SET files = ?2 WHERE device = ?1",
+                    rusqlite::params![r.device, json!(r.files).to_string()],
+                )?;
+                index_file(&tx, &r, &file)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn persist_files(&self, r: &Recording) -> crate::Result<()> {
+        let r = r.clone();
+        self.store
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE active_recordings SET files = ?2 WHERE device = ?1",
+                    rusqlite::params![r.device, json!(r.files).to_string()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn remove_active(&self, device: &str) -> crate::Result<()> {
+        let device = device.to_owned();
+        self.store
+            .call(move |conn| {
+                conn.execute("DELETE FROM active_recordings WHERE device = ?1", [device])?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+// ---- wire conversions (camera-api contract types) ----
+
+impl From<StartResult> for camera_api::types::StartRecordingResult {
+    fn from(r: StartResult) -> Self {
+        camera_api::types::StartRecordingResult {
+            device: r.device,
+            filename: r.filename,
+            status: r.status.to_owned(),
+            start_time: r.start_time,
+            format: r.format.as_str().to_owned(),
+            duration: r.duration,
+            auto_stop_at: r.auto_stop_at,
+            download_url: r.download_url,
+        }
+    }
+}
+
+impl From<StopResult> for camera_api::types::StopRecordingResult {
+    fn from(r: StopResult) -> Self {
+        camera_api::types::StopRecordingResult {
+            device: r.device,
+            filename: r.filename,
+            status: r.status.to_owned(),
+            start_time: r.start_time,
+            end_time: r.end_time,
+            duration: r.duration,
+            file_size: r.file_size,
+            format: r.format.as_str().to_owned(),
+            files: r.files,
+        }
+    }
+}
+
+impl From<RecordingStatus> for camera_api::types::RecordingState {
+    fn from(r: RecordingStatus) -> Self {
+        camera_api::types::RecordingState {
+            active: r.active,
+            filename: r.filename,
+            start_time: r.start_time,
+            auto_stop_at: r.auto_stop_at,
+        }
+    }
+}
+
+/// Frees a `Starting` slot unless the recording got running.
+struct Reservation {
+    recorder: Arc<Recorder>,
+    device: String,
+    armed: bool,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut slots = self.recorder.lock();
+            if matches!(slots.get(&self.device), Some(Slot::Starting)) {
+                slots.remove(&self.device);
+            }
+        }
+    }
+}
+
+fn index_file(tx: &rusqlite::Transaction<'_>, r: &Recording, file: &str) -> rusqlite::Result<usize> {
+    let created = crate::media::parse_generated_name(file).map_or(r.start_time, |(_, t)| t);
+    tx.execute(
+        "INSERT OR REPLACE INTO media_files (kind, filename, device, format, created_at) VALUES ('recording', ?1, ?2, ?3, ?4)",
+        rusqlite::params![file, r.device, r.format.as_str(), sql_time(created)],
+    )
+}
+
+fn load_active(conn: &mut rusqlite::Connection) -> crate::Result<Vec<Recording>> {
+    let mut st =
+        conn.prepare("SELECT device, format, start_time, duration, auto_stop_at, files FROM active_recordings")?;
+    let rows = st
+        .query_map([], |row| {
+            let format: String = row.get(1)?;
+            let files: String = row.get(5)?;
+            Ok(Recording {
+                device: row.get(0)?,
+                format: RecordingFormat::parse(&format).unwrap_or(RecordingFormat::Fmp4),
+                start_time: parse_sql_time(&row.get::<_, String>(2)?)?,
+                duration: row.get::<_, Option<i64>>(3)?.and_then(|d| u64::try_from(d).ok()),
+                auto_stop_at: parse_opt_sql_time(row.get(4)?)?,
+                files: serde_json::from_str(&files).unwrap_or_default(),
+                pid: None,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn status_update(r: &Recording, status: &str, duration: u64, file_size: u64, reason: Option<&str>) -> Value {
+    json!({"device": r.device, "status": status, "filename": r.files.first(), "format": r.format,
+           "start_time": format_timestamp(r.start_time), "duration": duration, "file_size": file_size, "reason": reason})
+}
+
+fn not_recording(device: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidState,
+        "not_recording",
+        format!("{device} is not recording"),
+    )
+    .with("resource", "camera")
+    .with("id", device)
+}
+
+fn lock(r: &Mutex<Recording>) -> std::sync::MutexGuard<'_, Recording> {
+    r.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whole seconds from `a` to `b`, rounded to nearest, never negative.
+fn seconds_between(a: OffsetDateTime, b: OffsetDateTime) -> u64 {
+    (b - a).as_seconds_f64().round().max(0.0) as u64
+}
+
+fn positive(d: time::Duration) -> Duration {
+    Duration::try_from(d).unwrap_or(Duration::ZERO)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,389 @@
+//! Recorder tests with real ffmpeg on lavfi sources, a manual clock and a temporary state store.
+
+use super::*;
+use crate::media::test_support::{Harness, eventually, harness, harness_with, probe};
+use serde_json::json;
+use std::time::Instant;
+
+fn recorder(h: &Harness) -> Arc<Recorder> {
+    Recorder::new(
+        &h.config,
+        Arc::clone(&h.cameras),
+        Ffmpeg::default(),
+        Arc::clone(&h.events),
+        h.clock.clone(),
+        h.store.clone(),
+    )
+}
+
+fn start(device: &str, duration: Option<u64>, format: Option<&str>) -> StartRequest {
+    StartRequest {
+        device: device.into(),
+        duration,
+        format: format.map(str::to_owned),
+    }
+}
+
+fn path(h: &Harness, file: &str) -> String {
+    h.config.storage.recordings_path.join(file).display().to_string()
+}
+
+async fn active_rows(h: &Harness) -> Vec<Recording> {
+    h.store.call(load_active).await.expect("rows")
+}
+
+#[tokio::test]
+async fn timed_recording_stops_at_the_deadline_of_the_injected_clock() {
+    let h = harness().await;
+    let r = recorder(&h);
+    let began = Instant::now();
+    let started = r.start(start("camera0", Some(3), None)).await.expect("start");
+    assert_eq!(started.status, "RECORDING");
+    assert_eq!(started.start_time, "2025-01-15T14:30:00.123Z");
+    assert_eq!(started.auto_stop_at.as_deref(), Some("2025-01-15T14:30:03.123Z"));
+    assert_eq!(started.duration, Some(3));
+    assert_eq!(started.format, RecordingFormat::Fmp4);
+    assert!(
+        started.filename.starts_with("camera0_") && started.filename.ends_with(".mp4"),
+        "{}",
+        started.filename
+    );
+    assert!(crate::media::parse_generated_name(&started.filename).is_some());
+    assert_eq!(started.download_url, format!("/files/recordings/{}", started.filename));
+    assert_eq!(
+        r.status("camera0").auto_stop_at.as_deref(),
+        Some("2025-01-15T14:30:03.123Z")
+    );
+    let rows = active_rows(&h).await;
+    assert_eq!(rows.len(), 1, "the deadline is persisted");
+    assert_eq!(
+        rows[0].auto_stop_at,
+        Some(time::macros::datetime!(2025-01-15 14:30:03.123 UTC))
+    );
+
+    // ffmpeg runs in real time; the deadline is on the manual clock.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    h.clock.advance(Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(r.status("camera0").active, "not yet due");
+    h.clock.advance(Duration::from_secs(1));
+    assert!(
+        eventually(Duration::from_secs(15), || !r.status("camera0").active).await,
+        "stopped at the deadline"
+    );
+    let real = began.elapsed().as_secs_f64();
+
+    let stops = h.payloads("recording.stop");
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0]["reason"], "duration_elapsed");
+    assert_eq!(stops[0]["duration"], 3);
+    assert_eq!(stops[0]["end_time"], "2025-01-15T14:30:03.123Z");
+    assert_eq!(stops[0]["files"], json!([started.filename]));
+    let updates = h.payloads("recording_status_update");
+    assert_eq!(
+        updates
+            .iter()
+            .map(|u| u["status"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["RECORDING", "STOPPED"]
+    );
+    assert_eq!(updates[1]["reason"], "duration_elapsed");
+    assert!(active_rows(&h).await.is_empty());
+
+    let info = probe(&path(&h, &started.filename)).await;
+    let seconds = info.duration.expect("duration");
+    assert!(
+        (seconds - real).abs() < 1.5,
+        "file has {seconds} s, recording ran {real} s"
+    );
+    assert_eq!(info.codec.as_deref(), Some("h264"));
+}
+
+#[tokio::test]
+async fn stop_finalizes_a_playable_file_and_states_are_checked() {
+    let h = harness().await;
+    let r = recorder(&h);
+    let started = r.start(start("camera0", None, None)).await.expect("start");
+    assert_eq!(started.auto_stop_at, None);
+    let again = r
+        .start(start("camera0", None, Some("mkv")))
+        .await
+        .expect_err("second start");
+    assert_eq!(
+        (again.kind, again.reason),
+        (ErrorKind::InvalidState, "already_recording")
+    );
+    assert!(
+        again.details.contains("since 2025-01-15T14:30:00.123Z"),
+        "{}",
+        again.details
+    );
+    assert_eq!(r.files_in_progress(), std::slice::from_ref(&started.filename));
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    h.clock.advance(Duration::from_millis(2400));
+    let stopped = r.stop("camera0").await.expect("stop");
+    assert_eq!(stopped.status, "STOPPED");
+    assert_eq!(stopped.filename, started.filename);
+    assert_eq!(stopped.files, std::slice::from_ref(&started.filename));
+    assert_eq!(stopped.duration, 2, "2.4 s rounds to 2");
+    assert_eq!(stopped.end_time, "2025-01-15T14:30:02.523Z");
+    let size = std::fs::metadata(path(&h, &started.filename)).expect("file").len();
+    assert_eq!(stopped.file_size, size);
+    assert!(size > 0);
+    let info = probe(&path(&h, &started.filename)).await;
+    assert!(info.duration.is_some_and(|d| d > 1.0), "{info:?}");
+    assert_eq!((info.width, info.height), (Some(640), Some(480)));
+
+    assert_eq!(
+        r.stop("camera0").await.expect_err("nothing to stop").reason,
+        "not_recording"
+    );
+    assert_eq!(r.stop("camera7").await.expect_err("unknown").reason, "camera_not_found");
+    assert_eq!(
+        r.start(start("camera7", None, None)).await.expect_err("unknown").reason,
+        "camera_not_found"
+    );
+    assert_eq!(
+        r.start(start("camera0", None, Some("avi")))
+            .await
+            .expect_err("format")
+            .reason,
+        "format_unsupported"
+    );
+    assert!(!r.status("camera0").active);
+    assert!(r.files_in_progress().is_empty());
+    assert_eq!(h.payloads("recording.stop")[0]["reason"], "requested");
+    let start_event = &h.payloads("recording.start")[0];
+    assert_eq!(start_event["duration"], json!(null));
+    assert_eq!(start_event["auto_stop_at"], json!(null));
+}
+
+#[tokio::test]
+async fn mkv_and_segments() {
+    let h = harness_with(|c| c.recording.segment_duration = 2).await;
+    let r = recorder(&h);
+    let started = r.start(start("camera1", None, Some("mkv"))).await.expect("start");
+    assert!(started.filename.ends_with(".mkv"));
+    assert!(
+        eventually(Duration::from_secs(15), || h.payloads("recording.segment").len() >= 2).await,
+        "segments roll over every 2 s"
+    );
+    let stopped = r.stop("camera1").await.expect("stop");
+    assert!(stopped.files.len() >= 3, "{:?}", stopped.files);
+    assert_eq!(stopped.files[0], started.filename);
+    let segments = h.payloads("recording.segment");
+    assert_eq!(segments[0]["previous"], json!(stopped.files[0]));
+    assert_eq!(segments[0]["filename"], json!(stopped.files[1]));
+    let mut sorted = stopped.files.clone();
+    sorted.sort();
+    assert_eq!(sorted, stopped.files, "oldest first");
+    for f in &stopped.files {
+        let info = probe(&path(&h, f)).await;
+        assert!(info.duration.is_some(), "{f} is playable");
+    }
+    let indexed: Vec<(String, String)> = h
+        .store
+        .call(|c| {
+            let mut st =
+                c.prepare("SELECT filename, format FROM media_files WHERE kind = 'recording' ORDER BY filename")?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+        .expect("index");
+    assert_eq!(
+        indexed.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
+        stopped.files
+    );
+    assert!(indexed.iter().all(|(_, fmt)| fmt == "mkv"));
+}
+
+#[tokio::test]
+async fn ffmpeg_dying_is_a_pipeline_failure_that_keeps_the_files() {
+    let h = harness().await;
+    let r = recorder(&h);
+    let started = r.start(start("camera0", Some(600), None)).await.expect("start");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = {
+        let slots = r.lock();
+        match slots.get("camera0") {
+            Some(Slot::Running { recording, .. }) => lock(recording).pid.expect("pid"),
+            _ => panic!("not running"),
+        }
+    };
+    // SAFETY: sending a signal to the child process this test started.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
+    assert!(eventually(Duration::from_secs(10), || !r.status("camera0").active).await);
+    let updates = h.payloads("recording_status_update");
+    let last = updates.last().expect("update");
+    assert_eq!(
+        (last["status"].as_str(), last["reason"].as_str()),
+        (Some("ERROR"), Some("pipeline_failed"))
+    );
+    let errors = h.payloads("recording.error");
+    assert_eq!(errors[0]["reason"], "pipeline_failed");
+    assert_eq!(errors[0]["filename"], json!(started.filename));
+    assert!(h.payloads("recording.stop").is_empty());
+    assert!(
+        std::path::Path::new(&path(&h, &started.filename)).exists(),
+        "files are kept"
+    );
+    assert!(active_rows(&h).await.is_empty(), "a failed recording is not resumed");
+    // The camera can record again.
+    r.start(start("camera0", None, None)).await.expect("restart");
+    r.stop("camera0").await.expect("stop");
+}
+
+#[tokio::test]
+async fn shutdown_then_resume_continues_with_the_same_deadline() {
+    let h = harness().await;
+    let first = recorder(&h);
+    let started = first.start(start("camera0", Some(60), None)).await.expect("start");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.shutdown().await;
+    assert!(!first.status("camera0").active);
+    let stop = &h.payloads("recording.stop")[0];
+    assert_eq!(stop["reason"], "shutdown");
+    let rows = active_rows(&h).await;
+    assert_eq!(rows.len(), 1, "kept for the next start-up");
+    assert_eq!(rows[0].files, std::slice::from_ref(&started.filename));
+    drop(first);
+
+    // "Restart": a new recorder on the same store, 10 s later on the clock.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    h.clock.advance(Duration::from_secs(10));
+    let second = recorder(&h);
+    second.resume().await.expect("resume");
+    let status = second.status("camera0");
+    assert!(status.active);
+    assert_eq!(status.start_time.as_deref(), Some("2025-01-15T14:30:00.123Z"));
+    assert_eq!(status.auto_stop_at, started.auto_stop_at);
+    assert_eq!(status.filename.as_deref(), Some(started.filename.as_str()));
+    let statuses: Vec<String> = h
+        .payloads("recording_status_update")
+        .iter()
+        .map(|u| u["status"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(statuses, ["RECORDING", "STOPPED", "STARTING", "RECORDING"]);
+    let segment = h.payloads("recording.segment");
+    assert_eq!(segment[0]["previous"], json!(started.filename));
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    h.clock.advance(Duration::from_secs(50));
+    assert!(eventually(Duration::from_secs(15), || !second.status("camera0").active).await);
+    let stop = h.payloads("recording.stop");
+    assert_eq!(stop.len(), 2);
+    assert_eq!(stop[1]["reason"], "duration_elapsed");
+    assert_eq!(stop[1]["duration"], 60);
+    let files = stop[1]["files"].as_array().expect("files").clone();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0], json!(started.filename));
+    for f in files {
+        probe(&path(&h, f.as_str().unwrap_or(""))).await;
+    }
+    assert!(active_rows(&h).await.is_empty());
+}
+
+#[tokio::test]
+async fn resume_closes_expired_and_orphaned_recordings() {
+    let h = harness().await;
+    h.store
+        .call(|c| {
+            c.execute_batch(
+                "INSERT INTO active_recordings (device, format, start_time, duration, auto_stop_at, files) VALUES
+                   ('camera0', 'mp4', '2025-01-15T14:00:00.000Z', 60, '2025-01-15T14:01:00.000Z', '[\"camera0_2025-01-15_14-00-00.mp4\"]'),
+                   ('camera9', 'mkv', '2025-01-15T14:20:00.000Z', NULL, NULL, '[]');",
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("rows");
+    let r = recorder(&h);
+    r.resume().await.expect("resume");
+    assert!(!r.status("camera0").active);
+    let mut stops = h.payloads("recording.stop");
+    stops.sort_by_key(|s| s["device"].as_str().unwrap_or("").to_owned());
+    assert_eq!(
+        (stops[0]["device"].as_str(), stops[0]["reason"].as_str()),
+        (Some("camera0"), Some("duration_elapsed"))
+    );
+    assert_eq!(stops[0]["format"], "mp4");
+    assert_eq!(stops[0]["files"], json!([]), "the file is gone from disk");
+    assert_eq!(
+        (stops[1]["device"].as_str(), stops[1]["reason"].as_str()),
+        (Some("camera9"), Some("interrupted"))
+    );
+    assert!(active_rows(&h).await.is_empty());
+}
+
+/// A fake RTSP server: answers OPTIONS, rejects the first DESCRIBE (the registry's stream probe) and then
+/// never answers DESCRIBE again, so a recorder's ffmpeg hangs in its handshake.
+async fn hanging_rtsp_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let describes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let describes = Arc::clone(&describes);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let Ok(n) = s.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let cseq = req
+                        .lines()
+                        .find_map(|l| l.strip_prefix("CSeq:").map(|v| v.trim().to_owned()))
+                        .unwrap_or_else(|| "1".into());
+                    if req.starts_with("DESCRIBE") {
+                        if describes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                            let _ = s
+                                .write_all(format!("RTSP/1.0 404 Not Found\r\nCSeq: {cseq}\r\n\r\n").as_bytes())
+                                .await;
+                        }
+                        continue;
+                    }
+                    let _ = s
+                        .write_all(
+                            format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n").as_bytes(),
+                        )
+                        .await;
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn start_timeout_leaves_nothing_running() {
+    let port = hanging_rtsp_server().await;
+    let h = harness_with(|c| {
+        c.recording.start_timeout = 2;
+        c.cameras.network.push(crate::config::NetworkCameraConfig {
+            id: "door".into(),
+            name: None,
+            url: format!("rtsp://127.0.0.1:{port}/live"),
+        });
+    })
+    .await;
+    assert_eq!(h.cameras.camera("door").expect("door").status, CameraStatus::Connected);
+    let r = recorder(&h);
+    let began = Instant::now();
+    let err = r.start(start("door", None, None)).await.expect_err("times out");
+    assert_eq!(
+        (err.kind, err.reason),
+        (ErrorKind::Unavailable, "recording_start_timeout")
+    );
+    assert!(began.elapsed() < Duration::from_secs(5));
+    assert!(!r.status("door").active);
+    assert!(r.lock().is_empty(), "no slot left behind");
+    assert!(active_rows(&h).await.is_empty());
+    assert!(h.payloads("recording.start").is_empty());
+}
