@@ -1,0 +1,3 @@
+//! Shared test support: the service launcher.
+
+pub mod server;
