@@ -34,7 +34,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Time limit of one RTSP reachability check.
 pub const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -203,6 +203,8 @@ pub struct CameraRegistry {
     first_scan: AtomicBool,
     scanning: AtomicBool,
     scan_lock: tokio::sync::Mutex<()>,
+    /// Clock `elapsed()` when the last scan finished.
+    last_scan: std::sync::Mutex<Option<Duration>>,
     changes: broadcast::Sender<StatusChange>,
 }
 
@@ -268,17 +270,24 @@ impl CameraRegistry {
             first_scan: AtomicBool::new(false),
             scanning: AtomicBool::new(false),
             scan_lock: tokio::sync::Mutex::new(()),
+            last_scan: std::sync::Mutex::new(None),
             changes,
         });
         registry.update_gauge();
         registry
     }
 
-    /// Scans now, then every [`RESCAN_INTERVAL`] of the clock. Runs until the task is aborted.
-    pub async fn run(self: Arc<Self>) {
+    /// Scans now, then every [`RESCAN_INTERVAL`] of the clock, until `shutdown` turns true.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         loop {
-            self.scan().await;
-            self.clock.sleep(RESCAN_INTERVAL).await;
+            tokio::select! {
+                () = self.scan() => {}
+                _ = shutdown.wait_for(|down| *down) => return,
+            }
+            tokio::select! {
+                () = self.clock.sleep(RESCAN_INTERVAL) => {}
+                _ = shutdown.wait_for(|down| *down) => return,
+            }
         }
     }
 
@@ -352,6 +361,7 @@ impl CameraRegistry {
         self.apply_probed(probed);
         self.check_network().await;
         self.scanning.store(false, Ordering::Release);
+        *self.last_scan.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.elapsed());
         if !self.first_scan.swap(true, Ordering::AcqRel) {
             tracing::info!(cameras = self.read().len(), "first camera discovery scan finished");
         }
@@ -639,6 +649,32 @@ fn summarize(id: &str, modes: &[Mode], validation: ValidationStatus) -> Capabili
     }
 }
 
+/// What the health monitor's `camera_monitor` component reports.
+impl crate::health::CameraMonitorProbe for CameraRegistry {
+    fn snapshot(&self) -> crate::health::CameraMonitorSnapshot {
+        let age = self
+            .last_scan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|at| self.clock.elapsed().saturating_sub(at));
+        let cameras = self.list();
+        crate::health::CameraMonitorSnapshot {
+            first_scan_done: self.first_scan_done(),
+            discovery_active: self.discovery_active(),
+            watch_error: None,
+            reconcile_overdue: age.is_some_and(|a| a > RESCAN_INTERVAL * 3),
+            last_scan_age: age,
+            connected: cameras
+                .iter()
+                .filter(|c| c.status == CameraStatus::Connected)
+                .map(|c| c.device.clone())
+                .collect(),
+            total: cameras.len(),
+            errored: cameras.iter().filter(|c| c.status == CameraStatus::Error).count(),
+        }
+    }
+}
+
 // ---- wire conversions (camera-api contract types) ----
 
 impl From<&Camera> for camera_api::types::Camera {
@@ -750,6 +786,33 @@ pub(crate) mod tests {
         let err = r.camera("nope").expect_err("unknown");
         assert_eq!(err.reason, "camera_not_found");
         assert!(matches!(r.usable_source("camera2"), Ok(CameraSource::Lavfi { .. })));
+    }
+
+    #[tokio::test]
+    async fn run_scans_until_shutdown_and_reports_to_health() {
+        use crate::health::CameraMonitorProbe;
+        let (r, _) = registry(&virtual_config(&["camera0", "camera1"]));
+        assert!(!r.snapshot().first_scan_done);
+        let (stop, shutdown) = watch::channel(false);
+        let task = tokio::spawn(Arc::clone(&r).run(shutdown));
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while !r.first_scan_done() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("first scan");
+        let snap = r.snapshot();
+        assert!(snap.first_scan_done && !snap.reconcile_overdue);
+        assert_eq!(
+            (snap.connected, snap.total, snap.errored),
+            (vec!["camera0".to_owned(), "camera1".to_owned()], 2, 0)
+        );
+        stop.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("run ends on shutdown")
+            .expect("join");
     }
 
     #[tokio::test]

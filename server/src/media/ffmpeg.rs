@@ -12,6 +12,8 @@
 //! - Graceful stop writes `q` to stdin (ffmpeg then finishes its outputs: trailers, last fragment) and waits
 //!   up to a grace period; only then is the process sent SIGKILL.
 //! - Children run with `TZ=UTC`, so `-strftime` file names are in UTC like every other generated name.
+//! - Children get SIGTERM if the service dies without cleaning up (`PR_SET_PDEATHSIG`); ffmpeg ignores EOF on
+//!   stdin, so without this a crashed service would leave recorders running.
 //! - Each long-running process has one stderr reader task; it keeps at most [`TAIL_LINES`] lines and forwards
 //!   "Opening '<file>' for writing" lines (the segment muxer's verbose log) to a bounded channel.
 
@@ -169,6 +171,23 @@ impl Ffmpeg {
     fn command(&self, program: &Path, args: &[String]) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(args).env("TZ", "UTC").kill_on_drop(true);
+        let parent = std::process::id();
+        // SAFETY: runs in the child between fork and exec and calls only async-signal-safe functions (prctl,
+        // getppid) without allocating. If the service dies without dropping its handles (SIGKILL, abort),
+        // the child gets SIGTERM, which ffmpeg handles like `q`: outputs are finalized, nothing is orphaned.
+        // The signal follows the spawning *thread*; processes are spawned from runtime worker threads, which
+        // live as long as the runtime.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
         cmd
     }
 
@@ -492,6 +511,52 @@ mod tests {
             .await
             .expect_err("times out");
         assert!(matches!(err, FfmpegError::Timeout { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn children_die_with_their_spawner() {
+        let pid = std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let args: Vec<String> = [
+                    "-loglevel",
+                    "warning",
+                    "-re",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc=rate=5",
+                    "-f",
+                    "null",
+                    "-",
+                ]
+                .map(String::from)
+                .into();
+                let p = Ffmpeg::default().spawn(Role::Keepalive, &args).expect("spawn");
+                let pid = p.pid().expect("pid");
+                // Simulate a crash: the handle is never dropped, so kill_on_drop cannot act.
+                std::mem::forget(p);
+                pid
+            })
+        })
+        .join()
+        .expect("thread");
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Ok(stat) => stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+                Err(_) => true,
+            }
+        });
+        // SAFETY: reaping our own child.
+        unsafe { libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG) };
+        assert!(gone, "ffmpeg {pid} outlived the thread that spawned it");
     }
 
     #[tokio::test]

@@ -196,7 +196,11 @@ impl FileCatalog {
     ) -> crate::Result<Page<RecordingFile>> {
         let found = scan(self.recordings_dir.clone(), FileKind::Recording).await?;
         let known = self.known(FileKind::Recording).await;
-        let mut items: Vec<RecordingFile> = found.into_iter().map(|f| self.recording_item(f, &known)).collect();
+        let writing = self.recorder.files_in_progress();
+        let mut items: Vec<RecordingFile> = found
+            .into_iter()
+            .map(|f| self.recording_item(f, &known, &writing))
+            .collect();
         items.retain(|i| device.is_none_or(|d| i.device == d));
         items.sort_by(|a, b| {
             b.created_time
@@ -228,7 +232,7 @@ impl FileCatalog {
         check_name(filename)?;
         let found = self.stat(FileKind::Recording, filename).await?;
         let known = self.known_one(FileKind::Recording, filename).await;
-        let mut item = self.recording_item(found.clone(), &known);
+        let mut item = self.recording_item(found.clone(), &known, &self.recorder.files_in_progress());
         if !item.in_progress
             && let Some(seconds) = self.probe_duration(&found).await
         {
@@ -383,12 +387,12 @@ impl FileCatalog {
         })
     }
 
-    fn recording_item(&self, f: Found, known: &HashMap<String, Known>) -> RecordingFile {
+    fn recording_item(&self, f: Found, known: &HashMap<String, Known>, writing: &[String]) -> RecordingFile {
         let k = known.get(&f.name);
         let parsed = parse_generated_name(&f.name);
         let created = created_time(&f, k, parsed.as_ref());
         let modified = OffsetDateTime::from(f.modified);
-        let in_progress = self.recorder.files_in_progress().contains(&f.name);
+        let in_progress = writing.contains(&f.name);
         let duration = if in_progress {
             (self.clock.now() - created).as_seconds_f64().round().max(0.0) as u64
         } else {
