@@ -158,6 +158,26 @@ fn clean_env(cmd: &mut Command) {
     cmd.env("CAMERA_SERVICE_JWT_SECRET", JWT_SECRET);
 }
 
+/// Runs `camera-service <args>` with a clean environment (for CLI tests that need no running server).
+pub async fn run_binary(args: &[&str], limit: Duration) -> Output {
+    let mut cmd = Command::new(server_binary());
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    clean_env(&mut cmd);
+    match tokio::time::timeout(limit, cmd.output()).await {
+        Ok(out) => out.expect("run camera-service"),
+        Err(_) => panic!("camera-service {args:?} did not finish within {limit:?}"),
+    }
+}
+
+/// Writes the default test configuration with `tweaks` into `dir/config.yaml` and returns its path.
+pub fn write_config(dir: &Path, tweaks: &Value) -> PathBuf {
+    let mut config = default_config(dir);
+    merge(&mut config, tweaks);
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, to_yaml(&config)).expect("write config");
+    path
+}
+
 impl TestServer {
     /// Starts a plain (ws/http) server with `tweaks` merged over the defaults and waits until it is ready.
     pub async fn start(tweaks: Value) -> TestServer {

@@ -41,6 +41,7 @@ pub struct Closed {
 enum Inbound {
     Text(String),
     Binary(Vec<u8>),
+    Pong(Vec<u8>),
     Closed(Closed),
 }
 
@@ -52,6 +53,7 @@ pub struct WsClient {
     replies: VecDeque<Reply>,
     notifications: Vec<Value>,
     binaries: Vec<Vec<u8>>,
+    pongs: Vec<Vec<u8>>,
     closed: Option<Closed>,
     next_id: u64,
 }
@@ -145,6 +147,9 @@ impl WsClient {
                     Ok(Message::Binary(b)) => {
                         let _ = tx.send(Inbound::Binary(b.to_vec()));
                     }
+                    Ok(Message::Pong(p)) => {
+                        let _ = tx.send(Inbound::Pong(p.to_vec()));
+                    }
                     Ok(Message::Close(frame)) => {
                         closed = match frame {
                             Some(f) => Closed {
@@ -177,8 +182,10 @@ impl WsClient {
             replies: VecDeque::new(),
             notifications: Vec::new(),
             binaries: Vec::new(),
+            pongs: Vec::new(),
             closed: None,
-            next_id: 1,
+            // Far from the small ids tests put in hand-written requests, so replies never get mixed up.
+            next_id: 100_001,
         })
     }
 
@@ -207,6 +214,7 @@ impl WsClient {
                 }
             }
             Inbound::Binary(b) => self.binaries.push(b),
+            Inbound::Pong(p) => self.pongs.push(p),
             Inbound::Closed(c) => self.closed = Some(c),
         }
         true
@@ -238,6 +246,40 @@ impl WsClient {
     pub async fn send_raw_text_frame(&mut self, bytes: Vec<u8>) {
         let frame = Frame::message(bytes, OpCode::Data(Data::Text), true);
         self.sink.send(Message::Frame(frame)).await.expect("send raw frame");
+    }
+
+    /// Sends a WebSocket Ping control frame.
+    pub async fn send_ping(&mut self, payload: Vec<u8>) {
+        self.sink
+            .send(Message::Ping(payload.into()))
+            .await
+            .expect("send ping frame");
+    }
+
+    /// Waits for a Pong carrying `payload`.
+    pub async fn wait_pong(&mut self, payload: &[u8], limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.pongs.iter().any(|p| p == payload) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || !self.pump(left).await {
+                panic!(
+                    "no Pong with payload {payload:?} within {limit:?} (closed: {:?})",
+                    self.closed
+                );
+            }
+        }
+    }
+
+    /// Keeps reading (so automatic Pongs go out) for `period`; returns early only if the connection ends.
+    pub async fn idle(&mut self, period: Duration) {
+        let deadline = tokio::time::Instant::now() + period;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || self.closed.is_some() {
+                return;
+            }
+            self.pump(left).await;
+        }
     }
 
     /// Sends a WebSocket Close frame with code 1000.

@@ -719,3 +719,60 @@ async fn http_notification_names_are_not_methods() {
         assert_error(&resp, -32601, "method_not_found");
     }
 }
+
+// ---------------------------------------------------------------- response metadata
+
+#[track_caller]
+fn assert_metadata(resp: &Value) {
+    let m = resp
+        .get("metadata")
+        .unwrap_or_else(|| panic!("response_metadata: true needs metadata on {resp}"));
+    assert!(
+        m["processing_time_ms"].is_u64(),
+        "metadata.processing_time_ms is an int: {resp}"
+    );
+    assert!(
+        m["server_timestamp"]
+            .as_str()
+            .is_some_and(contract_tests::is_rfc3339_ms),
+        "server_timestamp: {resp}"
+    );
+    assert!(
+        m["request_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "request_id: {resp}"
+    );
+}
+
+#[tokio::test]
+async fn response_metadata_when_enabled() {
+    let server = TestServer::start(json!({"server": {"response_metadata": true}})).await;
+    let mut ws = server.ws().await;
+    let ok = ws.call("ping", Value::Null).await;
+    assert_eq!(ok["result"], "pong");
+    assert_metadata(&ok);
+    let err = ws.call("no_such_method", Value::Null).await;
+    assert_metadata(&err);
+    let a = ws.call("ping", Value::Null).await;
+    assert_ne!(
+        a["metadata"]["request_id"], ok["metadata"]["request_id"],
+        "request_id differs per response"
+    );
+    let batch = ws_raw(
+        &mut ws,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#,
+    )
+    .await;
+    for r in batch.as_array().unwrap_or_else(|| panic!("{batch}")) {
+        assert_metadata(r);
+    }
+    let http = server.http().call("ping", Value::Null, Auth::None).await;
+    assert_metadata(&http);
+}
+
+#[tokio::test]
+async fn no_response_metadata_by_default() {
+    let server = server().await;
+    let mut ws = server.ws().await;
+    let resp = ws.call("ping", Value::Null).await;
+    assert!(resp.get("metadata").is_none(), "metadata is off by default: {resp}");
+}
