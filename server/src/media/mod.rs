@@ -262,7 +262,18 @@ pub(crate) mod test_support {
         adjust(&mut config);
         let store = Store::open(&dir.path().join("data")).expect("store");
         store
-            .call(|c| Ok(c.execute_batch(crate::media::MIGRATION_SQL)?))
+            .call(|c| {
+                // Until the store's migration list carries the media tables, create them here.
+                let present: i64 = c.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'active_recordings'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if present == 0 {
+                    c.execute_batch(crate::media::MIGRATION_SQL)?;
+                }
+                Ok(())
+            })
             .await
             .expect("media tables");
         let events = EventBus::new_for_tests();

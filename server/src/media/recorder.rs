@@ -443,7 +443,7 @@ impl Recorder {
                     let previous = recording.files.last().cloned();
                     recording.files.push(file.clone());
                     recording.pid = process.pid();
-                    if let Err(e) = self.persist_segment(&recording, &file).await {
+                    if let Err(e) = self.persist_segment(&recording, &file, self.clock.now()).await {
                         tracing::warn!(device, error = %e, "resumed segment not persisted");
                     }
                     let elapsed = seconds_between(recording.start_time, now);
@@ -751,7 +751,7 @@ impl Recorder {
             r.files.push(name.clone());
             (r.clone(), previous)
         };
-        if let Err(e) = self.persist_segment(&snapshot, &name).await {
+        if let Err(e) = self.persist_segment(&snapshot, &name, self.clock.now()).await {
             tracing::warn!(device = snapshot.device, filename = name, error = %e, "segment not persisted");
         }
         self.events.publish(
@@ -928,7 +928,7 @@ impl Recorder {
                     ],
                 )?;
                 for f in &r.files {
-                    index_file(&tx, &r, f)?;
+                    index_file(&tx, &r, f, r.start_time)?;
                 }
                 tx.commit()?;
                 Ok(())
@@ -936,7 +936,7 @@ impl Recorder {
             .await
     }
 
-    async fn persist_segment(&self, r: &Recording, file: &str) -> crate::Result<()> {
+    async fn persist_segment(&self, r: &Recording, file: &str, created: OffsetDateTime) -> crate::Result<()> {
         let (r, file) = (r.clone(), file.to_owned());
         self.store
             .call(move |conn| {
@@ -945,7 +945,7 @@ impl Recorder {
                     "UPDATE active_recordings SET files = ?2 WHERE device = ?1",
                     rusqlite::params![r.device, json!(r.files).to_string()],
                 )?;
-                index_file(&tx, &r, &file)?;
+                index_file(&tx, &r, &file, created)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -1038,10 +1038,17 @@ impl Drop for Reservation {
     }
 }
 
-fn index_file(tx: &rusqlite::Transaction<'_>, r: &Recording, file: &str) -> rusqlite::Result<usize> {
-    let created = crate::media::parse_generated_name(file).map_or(r.start_time, |(_, t)| t);
+/// Records a segment in `media_files`; `created` is when the service saw the file appear (more precise than
+/// the whole second in its name).
+fn index_file(
+    tx: &rusqlite::Transaction<'_>,
+    r: &Recording,
+    file: &str,
+    created: OffsetDateTime,
+) -> rusqlite::Result<usize> {
     tx.execute(
-        "INSERT OR REPLACE INTO media_files (kind, filename, device, format, created_at) VALUES ('recording', ?1, ?2, ?3, ?4)",
+        "INSERT OR REPLACE INTO media_files (kind, filename, device, format, created_at)
+         VALUES ('recording', ?1, ?2, ?3, ?4)",
         rusqlite::params![file, r.device, r.format.as_str(), sql_time(created)],
     )
 }

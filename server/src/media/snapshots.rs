@@ -742,13 +742,14 @@ mod tests {
         assert_eq!(ok.len() + busy, 8, "every success has its own file");
     }
 
-    /// Latency of a 640x480 JPEG snapshot from a virtual camera (printed; run with --nocapture).
+    /// Latency of a 640x480 JPEG snapshot from a virtual camera, end to end through the service (printed;
+    /// run alone with `--nocapture` for a clean figure).
     #[tokio::test]
     async fn snapshot_latency() {
         let h = harness().await;
         let s = service(&h);
         let mut samples = Vec::new();
-        for _ in 0..10 {
+        for _ in 0..20 {
             let t = Instant::now();
             s.take(SnapshotRequest {
                 device: "camera0".into(),
@@ -759,11 +760,13 @@ mod tests {
             samples.push(t.elapsed());
         }
         samples.sort();
+        let (p50, p95) = (samples[samples.len() / 2], samples[samples.len() * 95 / 100 - 1]);
         println!(
-            "snapshot latency p50 {:?} p95 {:?} max {:?}",
-            samples[4], samples[9], samples[9]
+            "snapshot latency over {} runs: p50 {p50:?} p95 {p95:?} max {:?}",
+            samples.len(),
+            samples[19]
         );
-        assert!(samples[4] < Duration::from_secs(5));
+        assert!(p50 < Duration::from_secs(5));
     }
 
     #[test]
