@@ -20,9 +20,14 @@ use crate::config::SecurityConfig;
 /// Upper bound on the number of addresses the failure limiter remembers.
 pub const MAX_TRACKED_IPS: usize = 65_536;
 
-/// One slot per second; a failure counts for 60 to 61 s (the slot of second `x` leaves the window when second
-/// `x + 61` begins).
+/// One slot per second of the last minute, plus one so a slot is never reused while it can still be live.
+/// Each slot remembers its failure count and the millisecond of its latest failure; the slot leaves the window
+/// 60 s after that latest failure. So a failure counts for 60 s (up to 1 s longer when a later failure shares its
+/// second), and `retry_after_ms` is never more than 60 000.
 const SLOTS: usize = 61;
+
+/// How long a failure counts.
+const WINDOW: Duration = Duration::from_secs(60);
 
 /// Failed credential checks per remote IP in a sliding 60 s window. More than `max_failures` blocks every further
 /// `authenticate` from that IP until enough failures have left the window.
@@ -70,11 +75,11 @@ impl FailureLimiter {
             return Ok(());
         };
         window.advance(now.as_secs());
-        if window.total == 0 {
+        if window.live_total(now) == 0 {
             windows.remove(&ip);
             return Ok(());
         }
-        match window.blocked_until(self.max_failures) {
+        match window.blocked_until(now, self.max_failures) {
             Some(until) => Err(ceil_ms(until.saturating_sub(now))),
             None => Ok(()),
         }
@@ -86,12 +91,11 @@ impl FailureLimiter {
         if self.is_exempt(ip) {
             return;
         }
-        let sec = now.as_secs();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() >= MAX_TRACKED_IPS && !windows.contains_key(&ip) {
             windows.retain(|_, w| {
-                w.advance(sec);
-                w.total > 0
+                w.advance(now.as_secs());
+                w.live_total(now) > 0
             });
             if windows.len() >= MAX_TRACKED_IPS {
                 let stalest = windows.iter().min_by_key(|(_, w)| w.newest).map(|(ip, _)| *ip);
@@ -100,7 +104,10 @@ impl FailureLimiter {
                 }
             }
         }
-        windows.entry(ip).or_insert_with(|| FailureWindow::new(sec)).add(sec);
+        windows
+            .entry(ip)
+            .or_insert_with(|| FailureWindow::new(now.as_secs()))
+            .add(now);
     }
 
     /// Number of addresses currently remembered (for tests and metrics).
@@ -109,20 +116,21 @@ impl FailureLimiter {
     }
 }
 
-/// Per-second failure counts for the last 61 seconds of one IP.
+/// Per-second failure counts of one IP over the last minute.
 struct FailureWindow {
     counts: [u32; SLOTS],
+    /// Millisecond (within its second) of each slot's latest failure.
+    latest_ms: [u16; SLOTS],
     /// Second (of `Clock::elapsed`) of the newest slot.
     newest: u64,
-    total: u64,
 }
 
 impl FailureWindow {
     fn new(sec: u64) -> Self {
         FailureWindow {
             counts: [0; SLOTS],
+            latest_ms: [0; SLOTS],
             newest: sec,
-            total: 0,
         }
     }
 
@@ -130,44 +138,56 @@ impl FailureWindow {
         (sec % SLOTS as u64) as usize
     }
 
-    /// Moves the window so that `sec` is the newest slot, clearing the slots that left it.
+    /// Moves the window so that `sec` is the newest slot, clearing the slots about to be reused.
     fn advance(&mut self, sec: u64) {
         if sec <= self.newest {
             return;
         }
         if sec - self.newest >= SLOTS as u64 {
             self.counts = [0; SLOTS];
-            self.total = 0;
         } else {
             for s in self.newest + 1..=sec {
-                let slot = &mut self.counts[Self::slot(s)];
-                self.total -= u64::from(*slot);
-                *slot = 0;
+                self.counts[Self::slot(s)] = 0;
             }
         }
         self.newest = sec;
     }
 
-    fn add(&mut self, sec: u64) {
-        self.advance(sec);
-        let slot = &mut self.counts[Self::slot(self.newest)];
-        *slot = slot.saturating_add(1);
-        self.total = self.total.saturating_add(1);
+    fn add(&mut self, now: Duration) {
+        self.advance(now.as_secs());
+        let i = Self::slot(self.newest);
+        self.counts[i] = self.counts[i].saturating_add(1);
+        // Time only moves forward, so this failure is the slot's latest.
+        self.latest_ms[i] = u16::try_from(now.subsec_millis()).unwrap_or(999);
     }
 
-    /// When the count in the window will be back at or below `max` (if it is above now).
-    fn blocked_until(&self, max: u64) -> Option<Duration> {
-        if self.total <= max {
+    /// Slots still in the window at `now`, oldest first: (when the slot leaves the window, its count).
+    fn live(&self, now: Duration) -> impl Iterator<Item = (Duration, u64)> + '_ {
+        (self.newest.saturating_sub(SLOTS as u64 - 1)..=self.newest).filter_map(move |sec| {
+            let i = Self::slot(sec);
+            let count = u64::from(self.counts[i]);
+            let leaves = Duration::from_secs(sec) + Duration::from_millis(u64::from(self.latest_ms[i])) + WINDOW;
+            (count > 0 && leaves > now).then_some((leaves, count))
+        })
+    }
+
+    fn live_total(&self, now: Duration) -> u64 {
+        self.live(now).map(|(_, count)| count).sum()
+    }
+
+    /// When the count in the window will be back at or below `max` (if it is above it at `now`).
+    fn blocked_until(&self, now: Duration, max: u64) -> Option<Duration> {
+        let mut remaining = self.live_total(now);
+        if remaining <= max {
             return None;
         }
-        let mut remaining = self.total;
-        for sec in self.newest.saturating_sub(SLOTS as u64 - 1)..=self.newest {
-            remaining -= u64::from(self.counts[Self::slot(sec)]);
+        for (leaves, count) in self.live(now) {
+            remaining -= count;
             if remaining <= max {
-                return Some(Duration::from_secs(sec + SLOTS as u64));
+                return Some(leaves);
             }
         }
-        Some(Duration::from_secs(self.newest + SLOTS as u64))
+        Some(now + WINDOW)
     }
 }
 
@@ -261,7 +281,10 @@ mod tests {
         clock.advance(Duration::from_millis(500));
         limiter.record_failure(a);
         let retry = limiter.check(a).expect_err("4 > 3 blocks");
-        assert!(retry > 59_000 && retry <= 61_000, "retry_after_ms {retry}");
+        assert_eq!(
+            retry, 60_000,
+            "the latest failure (t = 0.5 s) leaves the window at 60.5 s"
+        );
         assert_eq!(limiter.check(ip("192.0.2.2")), Ok(()), "other IPs unaffected");
         clock.advance(Duration::from_secs(30));
         assert!(limiter.check(a).is_err(), "still inside the window");
@@ -283,15 +306,17 @@ mod tests {
         clock.advance(Duration::from_secs(20));
         limiter.record_failure(a); // t = 40
         let retry = limiter.check(a).expect_err("3 > 2");
-        // The t = 0 failure leaves the window at 61 s: 21 s from now.
-        assert_eq!(retry, 21_000);
-        clock.advance(Duration::from_secs(21));
+        // The t = 0 failure leaves the window at 60 s: 20 s from now.
+        assert_eq!(retry, 20_000);
+        clock.advance(Duration::from_millis(19_999));
+        assert!(limiter.check(a).is_err());
+        clock.advance(Duration::from_millis(1));
         assert_eq!(limiter.check(a), Ok(()));
-        limiter.record_failure(a); // t = 61: failures at 20, 40, 61
+        limiter.record_failure(a); // t = 60: failures at 20, 40, 60
         assert_eq!(
             limiter.check(a),
             Err(20_000),
-            "now the t = 20 failure must leave (at 81 s)"
+            "now the t = 20 failure must leave (at 80 s)"
         );
     }
 
