@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, RANGE};
@@ -161,11 +162,30 @@ impl Client {
                 "{filename:?} is not a valid file name"
             )));
         }
-        let dest = dest.as_ref();
         let url = self
             .shared
             .endpoint
             .http_url(&format!("/files/{}/{filename}", kind.dir()))?;
+        let fetch = Fetch {
+            http: &self.shared.http,
+            url,
+            token: self.shared.credentials().token().to_owned(),
+            timeout: self.timeout(),
+        };
+        fetch.run(dest.as_ref(), &mut progress).await
+    }
+}
+
+/// One HTTP download: where from, with which bearer token, and how long each read may wait.
+struct Fetch<'a> {
+    http: &'a reqwest::Client,
+    url: reqwest::Url,
+    token: String,
+    timeout: Duration,
+}
+
+impl Fetch<'_> {
+    async fn run(&self, dest: &Path, progress: &mut impl FnMut(DownloadProgress)) -> Result<DownloadOutcome, SdkError> {
         let mut existing = match tokio::fs::metadata(dest).await {
             Ok(m) if m.is_file() => m.len(),
             Ok(_) => {
@@ -179,14 +199,13 @@ impl Client {
         };
         // At most one restart from scratch (local file longer than the remote one, or a changed file).
         for _ in 0..2 {
-            let token = self.shared.credentials().token().to_owned();
-            let mut request = self.shared.http.get(url.clone()).bearer_auth(token);
+            let mut request = self.http.get(self.url.clone()).bearer_auth(&self.token);
             if existing > 0 {
                 request = request.header(RANGE, format!("bytes={existing}-"));
             }
-            let response = tokio::time::timeout(self.timeout(), request.send())
+            let response = tokio::time::timeout(self.timeout, request.send())
                 .await
-                .map_err(|_| SdkError::Timeout(self.timeout()))?
+                .map_err(|_| SdkError::Timeout(self.timeout))?
                 .map_err(|e| SdkError::Connection(e.to_string()))?;
             let status = response.status();
             let range = response
@@ -197,14 +216,12 @@ impl Client {
             match (status, range) {
                 (StatusCode::PARTIAL_CONTENT, Some(ContentRange::Range { start, size })) if start == existing => {
                     let file = tokio::fs::OpenOptions::new().append(true).open(dest).await?;
-                    return self
-                        .write_body(response, file, dest, existing, size, &mut progress)
-                        .await;
+                    return self.write_body(response, file, dest, existing, size, progress).await;
                 }
                 (StatusCode::OK, _) => {
                     let total = response.content_length();
                     let file = tokio::fs::File::create(dest).await?;
-                    return self.write_body(response, file, dest, 0, total, &mut progress).await;
+                    return self.write_body(response, file, dest, 0, total, progress).await;
                 }
                 (StatusCode::RANGE_NOT_SATISFIABLE, Some(ContentRange::Unsatisfied { size }))
                     if existing > 0 && size == existing =>
@@ -254,10 +271,22 @@ impl Client {
         };
         progress(report(done));
         loop {
-            let chunk = tokio::time::timeout(self.timeout(), response.chunk())
+            let chunk = tokio::time::timeout(self.timeout, response.chunk())
                 .await
-                .map_err(|_| SdkError::Timeout(self.timeout()))?
-                .map_err(|e| SdkError::Connection(e.to_string()))?;
+                .map_err(|_| SdkError::Timeout(self.timeout));
+            let chunk = match chunk {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    out.flush().await?;
+                    return Err(SdkError::Connection(format!(
+                        "download interrupted at {done} bytes ({e}); run it again to resume"
+                    )));
+                }
+                Err(e) => {
+                    out.flush().await?;
+                    return Err(e);
+                }
+            };
             let Some(bytes) = chunk else { break };
             out.write_all(&bytes).await?;
             done += bytes.len() as u64;
@@ -282,60 +311,4 @@ impl Client {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_parse_and_guess() {
-        assert_eq!("recordings".parse::<FileKind>().ok(), Some(FileKind::Recording));
-        assert_eq!("snapshot".parse::<FileKind>().ok(), Some(FileKind::Snapshot));
-        assert!("video".parse::<FileKind>().is_err());
-        assert_eq!(FileKind::from_filename("camera0_x.mp4"), Some(FileKind::Recording));
-        assert_eq!(FileKind::from_filename("a.MKV"), Some(FileKind::Recording));
-        assert_eq!(FileKind::from_filename("front.jpeg"), Some(FileKind::Snapshot));
-        assert_eq!(FileKind::from_filename("noext"), None);
-        assert_eq!(FileKind::Snapshot.dir(), "snapshots");
-    }
-
-    #[test]
-    fn filename_rule() {
-        assert!(is_valid_filename("camera0_2025-01-15_14-30-00.mp4"));
-        assert!(is_valid_filename("a"));
-        for bad in ["", ".hidden", "a/b.mp4", "a..b", "a b", "ü.jpg", &"a".repeat(256)] {
-            assert!(!is_valid_filename(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn content_range_forms() {
-        assert_eq!(
-            parse_content_range("bytes 100-199/200"),
-            Some(ContentRange::Range {
-                start: 100,
-                size: Some(200)
-            })
-        );
-        assert_eq!(
-            parse_content_range("bytes 0-9/*"),
-            Some(ContentRange::Range { start: 0, size: None })
-        );
-        assert_eq!(
-            parse_content_range("bytes */200"),
-            Some(ContentRange::Unsatisfied { size: 200 })
-        );
-        assert_eq!(parse_content_range("items 0-1/2"), None);
-        assert_eq!(parse_content_range("bytes x-1/2"), None);
-    }
-
-    #[test]
-    fn http_error_bodies() {
-        let body = br#"{"error":{"status":404,"reason":"file_not_found","message":"No snapshot named x.jpg"}}"#;
-        let e = http_error(StatusCode::NOT_FOUND, body);
-        assert_eq!(e.reason(), Some("file_not_found"));
-        assert_eq!(e.details(), Some("No snapshot named x.jpg"));
-        assert_eq!(e.kind(), crate::ErrorKind::NotFound);
-        let plain = http_error(StatusCode::BAD_GATEWAY, b"<html>");
-        assert_eq!(plain.reason(), None);
-        assert_eq!(plain.details(), Some("Bad Gateway"));
-    }
-}
+mod tests;
