@@ -96,6 +96,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let started_at = clock.now();
     let prometheus = crate::health::metrics::install();
 
+    let dirs = [config.data_dir.clone(), config.storage.recordings_path.clone(), config.storage.snapshots_path.clone()];
+    tokio::task::spawn_blocking(move || dirs.iter().try_for_each(std::fs::create_dir_all))
+        .await?
+        .context("creating the data and storage directories")?;
     let data_dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await?.context("opening the state store")?;
     let secret = crate::auth::secret::load_jwt_secret(&config, std::env::var("CAMERA_SERVICE_JWT_SECRET").ok())
@@ -168,10 +172,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(crate::transport::serve(rpc_listener, tls, crate::transport::router(app.clone()), app.shutdown_signal()));
     readiness.set_listener_bound(true);
     tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
-    tasks.spawn(health.clone().run(app.shutdown_signal()));
-    tasks.spawn(serve_health(health_listener, HealthServerState { monitor: health.clone(), metrics: prometheus }, app.shutdown_signal()));
     // Camera discovery lands with the media services; until then the first scan is trivially complete.
     readiness.set_discovery_done();
+    health.refresh().await;
+    tasks.spawn(health.clone().run(app.shutdown_signal()));
+    tasks.spawn(serve_health(health_listener, HealthServerState { monitor: health.clone(), metrics: prometheus }, app.shutdown_signal()));
 
     announce_listening(rpc_addr, health_addr, app.tls_enabled);
     tracing::info!(%rpc_addr, %health_addr, tls = app.tls_enabled, "camera-service {} ready", crate::VERSION);

@@ -83,6 +83,10 @@ async fn handle_element(app: &Arc<AppState>, conn: &Arc<Connection>, element: El
 /// Runs the checks and the handler; returns the serialized `result`.
 async fn execute(app: &Arc<AppState>, conn: &Arc<Connection>, request: &Request<'_>) -> Result<String, Error> {
     if request.method == "ping" {
+        // Not rate limited, no authentication, unknown keys ignored; the params-object rule still applies.
+        if request.params.is_some_and(|p| !p.get().starts_with('{')) {
+            return Err(Error::new(ErrorKind::InvalidArgument, "params_must_be_object", "params must be a JSON object"));
+        }
         return Ok("\"pong\"".to_owned());
     }
     if let Err(retry_after_ms) = conn.take_rate_token(app.clock.elapsed()) {

@@ -3,7 +3,8 @@
 //!
 //! One task per connection multiplexes: inbound frames, responses of in-flight requests (run concurrently in a
 //! `FuturesUnordered`, at most `server.max_inflight_per_connection`; beyond that the socket is not read until one
-//! completes), outbound notifications from the bounded event queue, keepalive pings and the slow-consumer check.
+//! completes), outbound notifications from the bounded event queue, keepalive pings, and a 1 s tick for the
+//! slow-consumer check and for ending notifications when the session's credential was revoked or expired.
 //! Close codes: 1001 shutdown, 1007 invalid UTF-8, 1009 message too big, 1013 slow consumer.
 //! Per-connection buffers are sized deliberately (read buffer `WS_READ_BUFFER`), so idle connections stay small.
 
@@ -164,6 +165,10 @@ async fn run_connection(app: Arc<AppState>, mut socket: WebSocket, ip: IpAddr, h
             _ = stall_check.tick() => {
                 if subscriber.stalled_for(app.clock.elapsed()).is_some_and(|d| d >= stall_timeout) {
                     break Some((1013, "slow consumer"));
+                }
+                // A revoked or expired credential (by API, offline CLI or rotation grace) stops notifications.
+                if conn.session().is_some_and(|s| app.auth.check_session(&s.identity).is_err()) {
+                    subscriber.on_session_ended();
                 }
             }
         }
