@@ -256,7 +256,7 @@ fn events_watch_prints_notifications() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn watch: {e}"));
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wait_for_subscriber(&server, "snapshot.taken");
     if retry_ready(|| cli.json(&["snapshot", "camera0"])).is_none() {
         let mut child = child;
         let _ = child.kill();
@@ -293,6 +293,28 @@ fn bench_reports_throughput_and_latency() {
     assert_eq!(r["errors"], 0);
     assert!(r["latency_ms"]["p99"].as_f64().is_some_and(|p| p > 0.0));
     assert!(r["throughput_rps"].as_f64().is_some_and(|t| t > 0.0));
+}
+
+/// Waits (up to 10 s) until some connection of `server` subscribes to `topic`.
+fn wait_for_subscriber(server: &TestServer, topic: &str) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        panic!("runtime")
+    };
+    rt.block_on(async {
+        let creds = camera_sdk::Credentials::api_key(&server.admin_key);
+        let client = camera_sdk::Client::connect(&server.ws_url(), creds)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        for _ in 0..100 {
+            match client.get_subscription_stats().await {
+                Ok(s) if s.global_stats.topic_counts.get(topic).is_some_and(|n| *n > 0) => return,
+                Ok(_) => {}
+                Err(e) => panic!("get_subscription_stats: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("nobody subscribed to {topic}");
+    });
 }
 
 fn file_len(p: &Path) -> Option<u64> {
