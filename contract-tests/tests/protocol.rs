@@ -776,3 +776,24 @@ async fn no_response_metadata_by_default() {
     let resp = ws.call("ping", Value::Null).await;
     assert!(resp.get("metadata").is_none(), "metadata is off by default: {resp}");
 }
+
+// ---------------------------------------------------------------- concurrency
+
+#[tokio::test]
+async fn ws_pipelined_requests_are_all_answered_and_matched_by_id() {
+    let server = server().await;
+    let mut ws = server.ws().await;
+    ws.authenticate(&admin_jwt(&server)).await;
+    // Well past max_inflight_per_connection (64): the server pauses reading, it never errors.
+    let n = 200;
+    for i in 0..n {
+        let method = if i % 4 == 0 { "get_server_info" } else { "ping" };
+        ws.send_json(&json!({"jsonrpc": "2.0", "id": format!("p{i}"), "method": method}))
+            .await;
+    }
+    for i in 0..n {
+        let reply = ws.reply_for(&json!(format!("p{i}")), "pipelined request").await;
+        assert_not_error(&reply.value);
+    }
+    assert!(ws.next_reply(GRACE).await.is_none(), "exactly one reply per request");
+}
