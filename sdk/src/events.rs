@@ -16,6 +16,10 @@ use tokio::sync::broadcast;
 
 macro_rules! payloads {
     ($($method:literal => $variant:ident($ty:ty)),* $(,)?) => {
+        /// The notification methods with a typed payload (checked against the contract by a test).
+        #[cfg(test)]
+        const TYPED: &[&str] = &[$($method),*];
+
         /// The typed `params` of a notification, by method.
         #[derive(Clone, Debug, PartialEq)]
         #[non_exhaustive]
@@ -207,6 +211,12 @@ mod tests {
         assert!(matches!(&e.payload, EventPayload::RecordingStop(s) if s.reason == "duration_elapsed"));
         assert_eq!(e.device(), Some("camera0"));
         assert_eq!(e.timestamp(), Some("2025-01-15T14:31:00.000Z"));
+    }
+
+    #[test]
+    fn every_contract_notification_has_a_typed_payload() {
+        let contract: Vec<&str> = NOTIFICATIONS.iter().map(|n| n.name).collect();
+        assert_eq!(TYPED, contract.as_slice());
     }
 
     #[test]

@@ -15,6 +15,10 @@ use crate::error::SdkError;
 
 macro_rules! delegate {
     ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; )*) => {
+        /// The methods generated below (checked against the contract's method table by a test).
+        #[cfg(test)]
+        const GENERATED: &[&str] = &[$(stringify!($name)),*];
+
         impl Client {
             $(
                 $(#[$doc])*
@@ -177,5 +181,22 @@ impl Client {
     /// The topics this client has subscribed to and will restore after a reconnect.
     pub fn subscribed_topics(&self) -> Vec<String> {
         self.shared.with_ledger(|l| l.topics().map(str::to_owned).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GENERATED;
+
+    /// Written out by hand because they also update what a reconnect restores.
+    const HAND_WRITTEN: &[&str] = &["authenticate", "subscribe_events", "unsubscribe_events"];
+
+    #[test]
+    fn every_contract_method_has_a_client_method() {
+        let mut covered: Vec<&str> = GENERATED.iter().chain(HAND_WRITTEN).copied().collect();
+        covered.sort_unstable();
+        let mut contract: Vec<String> = camera_api::METHODS.iter().map(|m| m.name.replace('.', "_")).collect();
+        contract.sort_unstable();
+        assert_eq!(covered, contract);
     }
 }
