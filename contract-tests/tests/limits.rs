@@ -244,15 +244,21 @@ async fn failed_http_credentials_count_too() {
     let server = TestServer::start(json!({"security": {"auth_failures_per_min": 3}})).await;
     let key = server.admin_key().await;
     let http = server.http();
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "get_server_info"});
+    let mut last = None;
     for _ in 0..5 {
-        let reply = http
-            .post_rpc(
-                &json!({"jsonrpc": "2.0", "id": 1, "method": "get_server_info"}),
-                Auth::Bearer("garbage"),
-            )
-            .await;
+        let reply = http.post_rpc(&request, Auth::Bearer("garbage")).await;
         assert!(matches!(reply.status, 200 | 429), "{:?}", reply.body);
+        last = Some(reply);
     }
+    // More than 3 failures from this IP: blocked, and over HTTP that is a 429 (§3.3) with the §6.4 body.
+    let last = last.expect("five replies");
+    last.assert_error_body(429, "auth_rate_limited");
+    assert!(
+        last.header("retry-after").is_some(),
+        "Retry-After on 429: {:?}",
+        last.headers
+    );
     let mut ws = server.ws().await;
     ws.error("authenticate", json!({"auth_token": key}), -32040, "auth_rate_limited")
         .await;
