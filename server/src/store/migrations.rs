@@ -22,11 +22,13 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// Every migration of this build, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "api_keys_audit_log_heartbeat",
-    sql: r#"
+/// Every migration of this build, oldest first. A step owned by another module keeps its SQL there (as a
+/// `const`); once released, that SQL is frozen like any other migration.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "api_keys_audit_log_heartbeat",
+        sql: r#"
         CREATE TABLE api_keys (
             key_id        TEXT PRIMARY KEY NOT NULL,            -- k_ + 12 lower-case hex
             key_hash      BLOB NOT NULL UNIQUE,                 -- SHA-256 of the full secret
@@ -60,7 +62,13 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             beats    INTEGER NOT NULL
         ) STRICT;
     "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: crate::media::MIGRATION_NAME,
+        sql: crate::media::MIGRATION_SQL,
+    },
+];
 
 /// Brings `conn` up to the last version of `migrations`.
 pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> crate::Result<()> {
