@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::events::EventBus;
 use crate::health::host::HostSampler;
 use crate::health::server::HealthServerState;
-use crate::health::{DiscoveryFlag, HealthDeps, HealthMonitor};
+use crate::health::{HealthDeps, HealthMonitor};
 use crate::rpc::connection::ConnectionRegistry;
 use crate::store::Store;
 use crate::telemetry::RpcMetrics;
@@ -65,6 +65,10 @@ pub struct AppState {
     /// The OpenRPC document served by `rpc.discover` (built once).
     pub openrpc: Arc<Value>,
     pub tls_enabled: bool,
+    pub cameras: Arc<crate::cameras::CameraRegistry>,
+    pub snapshots: Arc<crate::media::snapshots::SnapshotService>,
+    pub recorder: Arc<crate::media::recorder::Recorder>,
+    pub files: Arc<crate::media::files::FileCatalog>,
     pub started_at: OffsetDateTime,
     shutdown: watch::Sender<bool>,
 }
@@ -106,6 +110,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("loading the JWT secret")?;
     let auth = AuthService::new(&config, store.clone(), clock.clone(), secret);
     let events = EventBus::new(&config.notifications, clock.clone());
+    let ffmpeg = crate::media::ffmpeg::Ffmpeg::default();
+    let cameras = crate::cameras::CameraRegistry::new(
+        &config.cameras,
+        Arc::new(crate::cameras::NoDevices),
+        ffmpeg.clone(),
+        events.clone(),
+        clock.clone(),
+    );
+    let snapshots = Arc::new(crate::media::snapshots::SnapshotService::new(
+        &config,
+        cameras.clone(),
+        ffmpeg.clone(),
+        events.clone(),
+        clock.clone(),
+        store.clone(),
+    ));
+    let recorder = crate::media::recorder::Recorder::new(
+        &config,
+        cameras.clone(),
+        ffmpeg.clone(),
+        events.clone(),
+        clock.clone(),
+        store.clone(),
+    );
+    let files = Arc::new(crate::media::files::FileCatalog::new(
+        &config,
+        recorder.clone(),
+        ffmpeg,
+        events.clone(),
+        clock.clone(),
+        store.clone(),
+    ));
 
     let tls = match (&config.server.tls.cert_file, &config.server.tls.key_file) {
         (Some(cert), Some(key)) => Some(crate::transport::tls::acceptor(cert, key)?),
@@ -125,10 +161,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let readiness = readiness.clone();
         Arc::new(move || readiness.listener_bound())
     };
-    let camera_probe: Arc<dyn crate::health::CameraMonitorProbe> = {
-        let readiness = readiness.clone();
-        Arc::new(DiscoveryFlag(Arc::new(move || readiness.is_ready())))
-    };
+    let camera_probe: Arc<dyn crate::health::CameraMonitorProbe> = cameras.clone();
     let health = HealthMonitor::new(HealthDeps {
         clock: clock.clone(),
         events: events.clone(),
@@ -163,6 +196,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         auth: auth.clone(),
         events: events.clone(),
+        cameras: cameras.clone(),
+        snapshots,
+        recorder: recorder.clone(),
+        files,
         shutdown,
     });
 
@@ -172,10 +209,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(crate::transport::serve(rpc_listener, tls, crate::transport::router(app.clone()), app.shutdown_signal()));
     readiness.set_listener_bound(true);
     tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
-    // Camera discovery lands with the media services; until then the first scan is trivially complete.
-    readiness.set_discovery_done();
     health.refresh().await;
     tasks.spawn(health.clone().run(app.shutdown_signal()));
+    {
+        // First discovery scan (the readiness gate), then resume the recordings of the last run, then keep
+        // reconciling.
+        let (cameras, readiness, recorder, health, shutdown) =
+            (cameras.clone(), readiness.clone(), recorder.clone(), health.clone(), app.shutdown_signal());
+        tasks.spawn(async move {
+            cameras.scan().await;
+            health.refresh().await;
+            readiness.set_discovery_done();
+            if let Err(e) = recorder.resume().await {
+                tracing::warn!(error = %e, "could not resume the recordings of the last run");
+            }
+            cameras.run(shutdown).await;
+        });
+    }
     tasks.spawn(serve_health(health_listener, HealthServerState { monitor: health.clone(), metrics: prometheus }, app.shutdown_signal()));
 
     announce_listening(rpc_addr, health_addr, app.tls_enabled);
@@ -209,6 +259,8 @@ async fn serve_health(listener: TcpListener, state: HealthServerState, mut shutd
 
 /// Tells clients, then closes sockets (1001) and waits briefly for them to go.
 async fn shutdown_gracefully(app: &Arc<AppState>) {
+    // Finalize recordings first (their rows stay, so the next start resumes them), while clients still listen.
+    app.recorder.shutdown().await;
     app.events.publish("system.shutdown", serde_json::json!({"reason": "signal", "grace_seconds": 5}));
     app.shutdown.send_replace(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), app.connections.wait_empty()).await;

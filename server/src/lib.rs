@@ -7,12 +7,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod cameras;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod media;
 pub mod rpc;
 pub mod store;
 pub mod telemetry;

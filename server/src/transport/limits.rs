@@ -129,13 +129,9 @@ mod tests {
 
     #[test]
     fn caps_release_on_drop() {
-        let mut config = ServerConfig::default();
-        config.max_connections = 2;
-        config.max_connections_per_ip = 1;
+        let config = ServerConfig { max_connections: 2, max_connections_per_ip: 1, ..Default::default() };
         let caps = ConnectionCaps::new(&config);
-        let a: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let b: IpAddr = "10.0.0.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let c: IpAddr = "10.0.0.3".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let (a, b, c) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]), IpAddr::from([10, 0, 0, 3]));
         let first = caps.try_acquire(a).ok();
         assert_eq!(caps.try_acquire(a).err(), Some(Rejection::PerIp));
         let _second = caps.try_acquire(b).ok();

@@ -2,9 +2,13 @@
 //! into a call on a domain service and the answer back into a result. A unit test keeps this table and the
 //! contract's method list identical.
 
+pub mod cameras;
 pub mod events;
+pub mod files;
 pub mod keys;
+pub mod recording;
 pub mod session;
+pub mod snapshots;
 pub mod system;
 
 use crate::rpc::call::Call;
@@ -34,18 +38,18 @@ dispatch_table! {
     "ping" => session::ping,
     "authenticate" => session::authenticate,
     "rpc.discover" => session::discover,
-    "get_camera_list" => pending::not_implemented,
-    "get_camera_status" => pending::not_implemented,
-    "get_camera_capabilities" => pending::not_implemented,
-    "take_snapshot" => pending::not_implemented,
-    "start_recording" => pending::not_implemented,
-    "stop_recording" => pending::not_implemented,
-    "list_recordings" => pending::not_implemented,
-    "list_snapshots" => pending::not_implemented,
-    "get_recording_info" => pending::not_implemented,
-    "get_snapshot_info" => pending::not_implemented,
-    "delete_recording" => pending::not_implemented,
-    "delete_snapshot" => pending::not_implemented,
+    "get_camera_list" => cameras::get_camera_list,
+    "get_camera_status" => cameras::get_camera_status,
+    "get_camera_capabilities" => cameras::get_camera_capabilities,
+    "take_snapshot" => snapshots::take_snapshot,
+    "start_recording" => recording::start_recording,
+    "stop_recording" => recording::stop_recording,
+    "list_recordings" => files::list_recordings,
+    "list_snapshots" => files::list_snapshots,
+    "get_recording_info" => files::get_recording_info,
+    "get_snapshot_info" => files::get_snapshot_info,
+    "delete_recording" => files::delete_recording,
+    "delete_snapshot" => files::delete_snapshot,
     "issue_token" => keys::issue_token,
     "get_download_url" => pending::not_implemented,
     "create_api_key" => keys::create_api_key,
