@@ -769,3 +769,27 @@ async fn http_credentials_per_request() {
     .await;
     assert_eq!(error_reason(&resp), Some("credential_revoked"), "{resp}");
 }
+
+#[tokio::test]
+async fn rotation_grace_period_ends_old_sessions_when_it_runs_out() {
+    let server = TestServer::start(json!({})).await;
+    let mut admin = server.ws_as(&server.admin_key().await).await;
+    let c = admin.result("create_api_key", json!({"role": "viewer"})).await;
+    let old_key = c["api_key"].as_str().unwrap().to_owned();
+    let mut old_session = server.ws_as(&old_key).await;
+    let r = admin
+        .result("rotate_api_key", json!({"key_id": c["key_id"], "grace_seconds": 2}))
+        .await;
+    // Still valid during the grace period.
+    assert_not_error(&old_session.call("get_server_info", Value::Null).await);
+    let resp = poll_until_error(&mut old_session, "get_server_info", Duration::from_secs(6)).await;
+    assert_error(&resp, -32001, "credential_revoked");
+    let mut fresh = server.ws().await;
+    let resp = fresh.call("authenticate", json!({"auth_token": old_key})).await;
+    assert_eq!(
+        error_code(&resp),
+        Some(-32001),
+        "old key after its grace period: {resp}"
+    );
+    fresh.authenticate(r["api_key"].as_str().unwrap()).await;
+}
