@@ -218,15 +218,11 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Run => crate::app::run(config)
             .await
             .map_err(|e| Failure::other(format!("{e:#}"))),
-        Command::Config(ConfigCommand::Check) => {
-            println!("configuration OK");
-            Ok(())
-        }
+        Command::Config(ConfigCommand::Check) => emit("configuration OK\n"),
         Command::Openrpc => {
             let doc = serde_json::to_string_pretty(&camera_api::openrpc::document())
                 .map_err(|e| Failure::other(e.to_string()))?;
-            println!("{doc}");
-            Ok(())
+            emit(&format!("{doc}\n"))
         }
         Command::Token(args) => token(&config, args).await,
         Command::Keys(cmd) => keys_command(&config, cmd).await,
@@ -264,8 +260,7 @@ async fn token(config: &Config, args: TokenArgs) -> Result<(), Failure> {
     let store = open_store(config).await?;
     let auth = offline_auth(config, store, secret);
     let issued = auth.mint_token(&args.user_id, args.role, args.ttl)?;
-    println!("{}", issued.token);
-    Ok(())
+    emit(&format!("{}\n", issued.token))
 }
 
 async fn keys_command(config: &Config, cmd: KeysCommand) -> Result<(), Failure> {
@@ -292,16 +287,14 @@ async fn keys_command(config: &Config, cmd: KeysCommand) -> Result<(), Failure> 
             if args.json {
                 print_json(&result)?;
             } else {
-                println!(
-                    "Created API key {} (role {}, expires {})",
+                emit(&format!(
+                    "Created API key {} (role {}, expires {})\n\n    {}\n\n{}.\n",
                     result.key_id,
                     result.role,
-                    result.expires_at.as_deref().unwrap_or("never")
-                );
-                println!();
-                println!("    {}", result.api_key);
-                println!();
-                println!("{}.", keys::STORE_KEY_MESSAGE);
+                    result.expires_at.as_deref().unwrap_or("never"),
+                    result.api_key,
+                    keys::STORE_KEY_MESSAGE,
+                ))?;
             }
         }
         KeysCommand::List(args) => {
@@ -317,16 +310,18 @@ async fn keys_command(config: &Config, cmd: KeysCommand) -> Result<(), Failure> 
             if args.json {
                 print_json(&result)?;
             } else {
-                print!("{}", key_table(&result));
+                emit(&key_table(&result))?;
             }
         }
         KeysCommand::Revoke { key_id } => {
             let revoked = auth.revoke_api_key(&key_id, CLI_ACTOR).await?;
             let at = format_timestamp(revoked.revoked_at);
             if revoked.newly_revoked {
-                println!("Revoked {key_id} at {at}; its sessions end within about a second");
+                emit(&format!(
+                    "Revoked {key_id} at {at}; its sessions end within about a second\n"
+                ))?;
             } else {
-                println!("{key_id} was already revoked (at {at})");
+                emit(&format!("{key_id} was already revoked (at {at})\n"))?;
             }
         }
     }
@@ -335,8 +330,19 @@ async fn keys_command(config: &Config, cmd: KeysCommand) -> Result<(), Failure> 
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::other(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    emit(&format!("{text}\n"))
+}
+
+/// Writes to stdout. A closed pipe (`camera-service keys list | head`) ends the output quietly instead of
+/// panicking like `println!`.
+fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::other(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 /// A plain-text table of key records plus a count line.
