@@ -346,3 +346,37 @@ async fn snapshot_events_respect_filters() {
         "timestamp_before filter not applied"
     );
 }
+
+#[tokio::test]
+async fn expired_sessions_receive_no_notifications() {
+    let server =
+        TestServer::start(json!({"security": {"jwt_leeway_seconds": 0}, "notifications": {"legacy_broadcast": false}}))
+            .await;
+    let mut expiring = server.ws_as(&server.jwt("brief", "viewer", 3)).await;
+    expiring
+        .result("subscribe_events", json!({"topics": ["snapshot.taken"]}))
+        .await;
+    let mut lasting = server.ws_as(&server.jwt("long", "viewer", 600)).await;
+    lasting
+        .result("subscribe_events", json!({"topics": ["snapshot.taken"]}))
+        .await;
+    // Wait until the short session has ended.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = expiring.call("get_server_info", Value::Null).await;
+        if error_code(&resp) == Some(-32001) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "session did not expire: {resp}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut op = server.ws_as(&server.jwt("shooter", "operator", 600)).await;
+    op.result("take_snapshot", json!({"device": "camera0"})).await;
+    lasting.notification("snapshot.taken", Duration::from_secs(15)).await;
+    expiring.assert_alive().await;
+    assert!(
+        expiring.notifications().iter().all(|n| n["method"] != "snapshot.taken"),
+        "notifications stop when the session expires: {:?}",
+        expiring.notifications()
+    );
+}

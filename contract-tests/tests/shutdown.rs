@@ -2,13 +2,14 @@
 //! notifies subscribers, closes every WebSocket with 1001 and exits 0; a restart on the same data dir keeps
 //! API keys working.
 
-use contract_tests::{TestServer, assert_not_error, is_rfc3339_ms};
+use contract_tests::ws::ConnectError;
+use contract_tests::{TestServer, WsClient, assert_not_error, is_rfc3339_ms};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 #[tokio::test]
 async fn sigterm_closes_sockets_with_1001_and_exits_zero() {
-    let server = TestServer::start(json!({})).await;
+    let mut server = TestServer::start(json!({})).await;
     let admin = server.admin_key().await;
     let mut subscribed = server.ws_as(&admin).await;
     let created = subscribed
@@ -26,7 +27,6 @@ async fn sigterm_closes_sockets_with_1001_and_exits_zero() {
     let mut anonymous = server.ws().await;
     anonymous.assert_alive().await;
 
-    let mut server = server;
     server.signal(libc::SIGTERM);
 
     let closed = subscribed.wait_closed(Duration::from_secs(10)).await;
@@ -49,6 +49,16 @@ async fn sigterm_closes_sockets_with_1001_and_exits_zero() {
         note["params"]["timestamp"].as_str().is_some_and(is_rfc3339_ms),
         "{note}"
     );
+    // Once shutdown has begun, no new session can start: refused outright, or 503 shutting_down (§6.3).
+    match WsClient::try_connect(&server, &[]).await {
+        Ok(_) => panic!("a WebSocket upgrade succeeded after system.shutdown"),
+        Err(ConnectError::Http { status, body, .. }) => {
+            assert_eq!(status, 503, "upgrade during shutdown: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("503 body is not JSON ({e}): {body}"));
+            assert_eq!(v["error"]["reason"], "shutting_down", "{v}");
+        }
+        Err(ConnectError::Other(_)) => {}
+    }
     for ws in [&mut plain, &mut anonymous] {
         let closed = ws.wait_closed(Duration::from_secs(10)).await;
         assert_eq!(closed.code, Some(1001), "every socket gets 1001: {closed:?}");
