@@ -255,6 +255,51 @@ fn timed_recording_waits_for_its_end() {
 }
 
 #[test]
+fn ctrl_c_stops_a_timed_recording() {
+    use std::io::{BufRead, BufReader};
+    let server = TestServer::start();
+    let cli = admin(&server);
+    // Wait until gated methods answer, so the recording can start at once.
+    if retry_ready(|| cli.json(&["cameras", "list"])).is_none() {
+        return;
+    }
+    let mut child = cli
+        .command(&["--json", "record", "start", "camera0", "--duration", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn record: {e}"));
+    let Some(stdout) = child.stdout.take() else {
+        panic!("no stdout")
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok);
+    let Some(first) = first else {
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("record: {e}"));
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(err.contains("not_implemented"), "record start failed: {err}");
+        return;
+    };
+    let started: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
+    assert_eq!(started["status"], "RECORDING", "{first}");
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    assert!(kill.is_ok_and(|s| s.success()));
+    let rest: Vec<serde_json::Value> = lines
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str(&l).unwrap_or_default())
+        .collect();
+    let status = child.wait().unwrap_or_else(|e| panic!("record: {e}"));
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!(rest[0]["status"], "STOPPED");
+    assert_eq!(rest[0]["filename"], started["filename"]);
+    if let Some((code, lines, _)) = cli.json(&["cameras", "status", "camera0"]) {
+        assert_eq!(code, 0);
+        assert_eq!(lines[0]["recording"]["active"], false);
+    }
+}
+
+#[test]
 fn events_watch_prints_notifications() {
     let server = TestServer::start();
     let cli = admin(&server);

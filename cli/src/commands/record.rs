@@ -3,7 +3,11 @@
 //! and on Ctrl-C stops the recording itself before exiting (code 130). If the end event was missed (e.g.
 //! across a reconnect), the camera's status is polled once the deadline has passed.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
 
 use camera_sdk::{Client, ErrorKind, EventPayload, EventStream};
 
@@ -37,8 +41,22 @@ pub fn format_name(f: RecordingFormat) -> &'static str {
     }
 }
 
+/// Ctrl-C, with the signal handler installed at once (an `async fn` would only install it when first
+/// polled, so an early Ctrl-C would still kill the process without stopping the recording).
+type Interrupt = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
+fn interrupt_now() -> Option<Interrupt> {
+    let mut ctrl_c: Interrupt = Box::pin(tokio::signal::ctrl_c());
+    match (&mut ctrl_c).now_or_never() {
+        None => Some(ctrl_c),
+        // Installing the handler failed (or a signal raced us): no clean stop on Ctrl-C.
+        Some(_) => None,
+    }
+}
+
 async fn start(client: &Client, a: RecordStartArgs, out: Output) -> Result<(), CliError> {
     let wait = a.duration.filter(|_| !a.detach);
+    let interrupt = wait.and_then(|_| interrupt_now());
     let events = match wait {
         Some(_) => Some(
             client
@@ -56,7 +74,7 @@ async fn start(client: &Client, a: RecordStartArgs, out: Output) -> Result<(), C
         .await?;
     out.emit(&r, |r| render::fields(out.style, &to_value(r)))?;
     match (wait, events) {
-        (Some(secs), Some(events)) => wait_for_end(client, &a.device, secs, events, out).await,
+        (Some(secs), Some(events)) => wait_for_end(client, &a.device, secs, events, interrupt, out).await,
         _ => Ok(()),
     }
 }
@@ -66,6 +84,7 @@ async fn wait_for_end(
     device: &str,
     secs: u64,
     mut events: EventStream,
+    interrupt: Option<Interrupt>,
     out: Output,
 ) -> Result<(), CliError> {
     let bar = progress::recording(out.json, device, secs);
@@ -73,7 +92,12 @@ async fn wait_for_end(
     let deadline = Duration::from_secs(secs) + END_GRACE;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_poll = Instant::now();
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = async {
+        match interrupt {
+            Some(signal) => signal.await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
