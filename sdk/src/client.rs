@@ -120,7 +120,11 @@ impl Client {
     /// [`EventStream::device`]. The server sends only what the connection subscribed to
     /// ([`Client::subscribe_events`], plus the legacy names of API.md §5.2 by default).
     pub fn events(&self) -> EventStream {
-        EventStream::new(self.shared.events.subscribe(), EventFilter::default())
+        EventStream::new(
+            self.shared.events.subscribe(),
+            EventFilter::default(),
+            Some(self.shared.link.subscribe()),
+        )
     }
 
     /// Subscribes the connection to `topics` (server-side filter on `device` when given) and returns a
@@ -131,7 +135,11 @@ impl Client {
             device: device.map(str::to_owned),
         };
         // Listen before subscribing so nothing sent right after the response is missed.
-        let stream = EventStream::new(self.shared.events.subscribe(), filter);
+        let stream = EventStream::new(
+            self.shared.events.subscribe(),
+            filter,
+            Some(self.shared.link.subscribe()),
+        );
         let filters = device.map(|d| EventFilters {
             device: Some(d.to_owned()),
             ..EventFilters::default()

@@ -12,7 +12,9 @@ use camera_api::notifications::*;
 use camera_api::topics::canonical_topic;
 use futures_util::Stream;
 use serde_json::Value;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
+
+use crate::state::Link;
 
 macro_rules! payloads {
     ($($method:literal => $variant:ident($ty:ty)),* $(,)?) => {
@@ -142,11 +144,22 @@ pub struct EventStream {
     rx: broadcast::Receiver<Arc<Event>>,
     filter: EventFilter,
     lost: u64,
+    /// The client's connection slot, to end the stream once the client is closed.
+    link: Option<watch::Receiver<Link>>,
 }
 
 impl EventStream {
-    pub(crate) fn new(rx: broadcast::Receiver<Arc<Event>>, filter: EventFilter) -> EventStream {
-        EventStream { rx, filter, lost: 0 }
+    pub(crate) fn new(
+        rx: broadcast::Receiver<Arc<Event>>,
+        filter: EventFilter,
+        link: Option<watch::Receiver<Link>>,
+    ) -> EventStream {
+        EventStream {
+            rx,
+            filter,
+            lost: 0,
+            link,
+        }
     }
 
     /// Also yield events of this topic (or topic prefix, e.g. `recording`).
@@ -171,10 +184,25 @@ impl EventStream {
         self.lost
     }
 
-    /// The next matching event; `None` once the client is closed.
+    /// The next matching event; `None` once the client is closed (after the events already received).
     pub async fn next(&mut self) -> Option<Arc<Event>> {
         loop {
-            match self.rx.recv().await {
+            let received = match &mut self.link {
+                Some(link) => tokio::select! {
+                    biased;
+                    r = self.rx.recv() => r,
+                    _ = link.wait_for(|l| matches!(l, Link::Closed(_))) => {
+                        // Hand out what already arrived, then end.
+                        match self.rx.try_recv() {
+                            Ok(event) => Ok(event),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => Err(broadcast::error::RecvError::Lagged(n)),
+                            Err(_) => return None,
+                        }
+                    }
+                },
+                None => self.rx.recv().await,
+            };
+            match received {
                 Ok(event) if self.filter.matches(&event) => return Some(event),
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(n)) => self.lost += n,
@@ -247,7 +275,7 @@ mod tests {
     #[tokio::test]
     async fn stream_filters_counts_lag_and_ends_when_closed() {
         let (tx, rx) = broadcast::channel(2);
-        let mut s = EventStream::new(rx, EventFilter::default()).device("camera1");
+        let mut s = EventStream::new(rx, EventFilter::default(), None).device("camera1");
         for d in ["camera0", "camera1", "camera1", "camera1"] {
             let _ = tx.send(Arc::new(stop_event(d)));
         }
@@ -257,5 +285,21 @@ mod tests {
         assert_eq!(s.lost(), 2);
         assert!(s.next().await.is_some());
         assert!(s.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn stream_ends_when_the_client_closes_after_draining() {
+        let (tx, rx) = broadcast::channel(8);
+        let (link_tx, link_rx) = watch::channel(Link::Down {
+            attempt: 0,
+            error: String::new(),
+        });
+        let mut s = EventStream::new(rx, EventFilter::default(), Some(link_rx));
+        let _ = tx.send(Arc::new(stop_event("camera0")));
+        link_tx.send_replace(Link::Closed("closed by the application".into()));
+        assert!(s.next().await.is_some(), "queued events are still delivered");
+        let end = tokio::time::timeout(std::time::Duration::from_secs(1), s.next()).await;
+        assert_eq!(end.ok().map(|e| e.is_none()), Some(true));
+        drop(tx);
     }
 }

@@ -90,8 +90,11 @@ async fn connects_authenticates_and_makes_typed_calls() {
     assert_eq!(e.reason(), Some("invalid_device"));
     assert_eq!(e.kind(), ErrorKind::Usage);
 
+    let mut events = client.events();
     client.close().await;
     assert!(matches!(client.state(), ConnectionState::Closed { .. }));
+    let ended = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
+    assert!(matches!(ended, Ok(None)), "event stream did not end: {ended:?}");
     assert!(matches!(client.ping().await, Err(SdkError::Closed(_))));
 }
 
