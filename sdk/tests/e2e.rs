@@ -192,6 +192,7 @@ async fn subscriptions_are_restored_after_the_server_restarts() {
     assert!(!topics(&before).contains(&"camera_status_update".to_owned()));
     let first_session = client.session().map(|s| s.session_id);
 
+    let mut snapshots = client.events().topic("snapshot.taken");
     let mut changes = client.state_changes();
     server.restart();
     let reconnected = tokio::time::timeout(Duration::from_secs(20), async {
@@ -216,6 +217,19 @@ async fn subscriptions_are_restored_after_the_server_restarts() {
         client.subscribed_topics(),
         vec!["recording.stop".to_owned(), "snapshot.taken".to_owned()]
     );
+
+    // Notifications flow again on the stream opened before the restart.
+    let shot = until_ready(|| client.take_snapshot("camera0".into(), None, None, None, None, None)).await;
+    match shot {
+        Ok(shot) => {
+            let event = tokio::time::timeout(Duration::from_secs(10), snapshots.next()).await;
+            let Ok(Some(event)) = event else {
+                panic!("no snapshot.taken after reconnect")
+            };
+            assert_eq!(event.params["filename"].as_str(), Some(shot.filename.as_str()));
+        }
+        Err(e) => assert!(not_implemented(&e), "take_snapshot: {e}"),
+    }
 }
 
 #[tokio::test]
