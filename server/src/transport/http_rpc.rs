@@ -23,8 +23,11 @@ pub async fn rpc(State(app): State<Arc<AppState>>, ConnectInfo(peer): ConnectInf
         return http_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Content-Type must be application/json");
     }
     let limit = app.config.server.max_message_bytes;
-    let Ok(bytes) = axum::body::to_bytes(Body::new(body), limit).await else {
-        return http_error(StatusCode::PAYLOAD_TOO_LARGE, "message_too_large", format!("Body exceeds {limit} bytes"));
+    let Some(bytes) = read_body(body, limit).await else {
+        let mut response =
+            http_error(StatusCode::PAYLOAD_TOO_LARGE, "message_too_large", format!("Body exceeds {limit} bytes"));
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
     };
     let ip = client_ip(peer.ip(), &parts.headers, &app.config.server);
     let (identity, credential_error) = match credential(&parts.headers) {
@@ -68,6 +71,32 @@ pub async fn rpc(State(app): State<Arc<AppState>>, ConnectInfo(peer): ConnectInf
         }
         None => StatusCode::NO_CONTENT.into_response(),
     }
+}
+
+/// Reads the body up to `limit` bytes. A larger body is read on (and discarded) up to a bound, so the client
+/// gets the 413 instead of a reset while it is still sending; `None` then.
+async fn read_body(body: axum::body::Body, limit: usize) -> Option<Vec<u8>> {
+    use futures_util::StreamExt;
+    const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+    const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+    let mut stream = Body::new(body).into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > limit {
+                bytes = Vec::new();
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+                continue;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, read).await;
+    (seen <= limit).then_some(bytes)
 }
 
 /// `Content-Type: application/json`, parameters such as charset allowed.

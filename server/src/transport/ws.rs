@@ -19,7 +19,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, reject
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use futures_util::stream::FuturesUnordered;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 
 /// Initial read buffer per connection; it grows only while a large message is being read.
 const WS_READ_BUFFER: usize = 4 * 1024;
-/// Flush outbound frames immediately instead of collecting 128 KiB.
-const WS_WRITE_BUFFER: usize = 0;
+/// Outbound frames are written once this much is buffered, or at the flush after each burst of replies
+/// (tungstenite's default would collect 128 KiB per connection).
+const WS_WRITE_BUFFER: usize = 8 * 1024;
 
 pub async fn upgrade(
     State(app): State<Arc<AppState>>,
@@ -120,32 +121,54 @@ async fn run_connection(app: Arc<AppState>, mut socket: WebSocket, ip: IpAddr, h
                 break Some((1001, "server shutdown"));
             }
             Some(reply) = inflight.next(), if !inflight.is_empty() => {
-                if let Some(text) = reply {
-                    let text: String = text;
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        break None;
+                // Feed every reply that is ready, then flush once: a pipelined burst costs one write.
+                let mut ready = Some(reply);
+                let mut failed = false;
+                while let Some(reply) = ready.take() {
+                    if let Some(text) = reply {
+                        let text: String = text;
+                        if socket.feed(Message::Text(text.into())).await.is_err() {
+                            failed = true;
+                            break;
+                        }
                     }
+                    ready = inflight.next().now_or_never().flatten();
+                }
+                if failed || socket.flush().await.is_err() {
+                    break None;
                 }
             }
             frame = socket.recv(), if inflight.len() < max_inflight => {
                 last_heard = Instant::now();
-                match frame {
-                    None => break None,
-                    Some(Err(e)) => break close_code_for(e),
-                    Some(Ok(Message::Text(text))) => {
-                        let app = app.clone();
-                        let conn = conn.clone();
-                        inflight.push(async move { dispatch::handle_text(&app, &conn, text.as_str()).await });
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        let err = crate::Error::new(crate::ErrorKind::InvalidRequest, "binary_frame", "Binary frames are not accepted; send JSON text");
-                        let reply = write_error(null_id(), &error_object(&err), None);
-                        if socket.send(Message::Text(reply.into())).await.is_err() {
-                            break None;
+                // Take every frame already buffered, so their replies can leave together.
+                let mut next = Some(frame);
+                let mut outcome = None;
+                while let Some(frame) = next.take() {
+                    match frame {
+                        None => { outcome = Some(None); break; }
+                        Some(Err(e)) => { outcome = Some(close_code_for(e)); break; }
+                        Some(Ok(Message::Text(text))) => {
+                            let app = app.clone();
+                            let conn = conn.clone();
+                            inflight.push(async move { dispatch::handle_text(&app, &conn, text.as_str()).await });
                         }
+                        Some(Ok(Message::Binary(_))) => {
+                            let err = crate::Error::new(crate::ErrorKind::InvalidRequest, "binary_frame", "Binary frames are not accepted; send JSON text");
+                            let reply = write_error(null_id(), &error_object(&err), None);
+                            if socket.send(Message::Text(reply.into())).await.is_err() {
+                                outcome = Some(None);
+                                break;
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) => { outcome = Some(None); break; }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     }
-                    Some(Ok(Message::Close(_))) => break None,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    if inflight.len() < max_inflight {
+                        next = socket.recv().now_or_never();
+                    }
+                }
+                if let Some(close) = outcome {
+                    break close;
                 }
             }
             Some(note) = notifications.recv() => {
