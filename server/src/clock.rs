@@ -54,7 +54,10 @@ pub struct ManualClock {
 impl ManualClock {
     pub fn new(start: OffsetDateTime) -> Arc<Self> {
         let (ticks, _) = watch::channel(Duration::ZERO);
-        Arc::new(ManualClock { state: Mutex::new((start, Duration::ZERO)), ticks })
+        Arc::new(ManualClock {
+            state: Mutex::new((start, Duration::ZERO)),
+            ticks,
+        })
     }
 
     pub fn advance(&self, by: Duration) {
@@ -124,7 +127,10 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!handle.is_finished());
         clock.advance(Duration::from_secs(5));
-        tokio::time::timeout(Duration::from_secs(5), handle).await.expect("sleep finished").expect("join");
+        tokio::time::timeout(Duration::from_secs(5), handle)
+            .await
+            .expect("sleep finished")
+            .expect("join");
         assert_eq!(clock.elapsed(), Duration::from_secs(10));
     }
 }

@@ -54,7 +54,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, reason: &'static str, details: impl Into<String>) -> Self {
-        Error { kind, reason, details: details.into(), suggestion: None, data: Map::new() }
+        Error {
+            kind,
+            reason,
+            details: details.into(),
+            suggestion: None,
+            data: Map::new(),
+        }
     }
 
     /// Adds a human suggestion (`data.suggestion`).
@@ -85,8 +91,12 @@ impl Error {
     }
 
     pub fn database(e: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::Unavailable, "database_unavailable", format!("Database error: {e}"))
-            .with("dependency", "database")
+        Error::new(
+            ErrorKind::Unavailable,
+            "database_unavailable",
+            format!("Database error: {e}"),
+        )
+        .with("dependency", "database")
     }
 }
 

@@ -46,21 +46,48 @@ struct Phases {
 
 async fn run(quick: bool) -> BenchResult<()> {
     let phases = if quick {
-        Phases { warmup: Duration::from_millis(300), measure: Duration::from_secs(2), soak_requests: 300_000, idle_large: 2_000 }
+        Phases {
+            warmup: Duration::from_millis(300),
+            measure: Duration::from_secs(2),
+            soak_requests: 300_000,
+            idle_large: 2_000,
+        }
     } else {
-        Phases { warmup: Duration::from_secs(1), measure: Duration::from_secs(5), soak_requests: 3_000_000, idle_large: 10_000 }
+        Phases {
+            warmup: Duration::from_secs(1),
+            measure: Duration::from_secs(5),
+            soak_requests: 3_000_000,
+            idle_large: 10_000,
+        }
     };
     let exe = std::env::current_exe()?;
     let bin_dir = exe.parent().ok_or("no binary directory")?.to_path_buf();
-    let server_bin = std::env::var_os("CAMERA_SERVICE_BIN").map(PathBuf::from).unwrap_or_else(|| bin_dir.join("camera-service"));
+    let server_bin = std::env::var_os("CAMERA_SERVICE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| bin_dir.join("camera-service"));
     if !server_bin.exists() {
-        return Err(format!("{} not found: run `cargo build --release -p camera-service` first", server_bin.display()).into());
+        return Err(format!(
+            "{} not found: run `cargo build --release -p camera-service` first",
+            server_bin.display()
+        )
+        .into());
     }
-    println!("camera-service foundation benchmark ({})", if quick { "quick" } else { "full" });
-    println!("server: {} pinned to core 0; load generator pinned to core 1\n", server_bin.display());
+    println!(
+        "camera-service foundation benchmark ({})",
+        if quick { "quick" } else { "full" }
+    );
+    println!(
+        "server: {} pinned to core 0; load generator pinned to core 1\n",
+        server_bin.display()
+    );
 
     // --- the ceiling: bare tokio-tungstenite echo server ---
-    let mut echo = Command::new("taskset").args(["-c", "0"]).arg(&exe).arg("--echo-server").stdout(Stdio::piped()).spawn()?;
+    let mut echo = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(&exe)
+        .arg("--echo-server")
+        .stdout(Stdio::piped())
+        .spawn()?;
     let echo_addr = read_line(&mut echo)?;
     let echo_url = format!("ws://{}", echo_addr.trim());
     let echo_one = throughput(&echo_url, None, 1, 1, &phases).await?;
@@ -90,17 +117,36 @@ async fn run(quick: bool) -> BenchResult<()> {
     let rss_large = rss_kib(server.pid())?;
     drop(idle);
 
-    println!("{:<58} {:>14} {:>14} {:>8}", "ping round trips per second", "echo server", "camera-svc", "ratio");
+    println!(
+        "{:<58} {:>14} {:>14} {:>8}",
+        "ping round trips per second", "echo server", "camera-svc", "ratio"
+    );
     let row = |name: &str, echo: f64, svc: f64| {
-        println!("{name:<58} {echo:>14.0} {svc:>14.0} {:>7.1}%", 100.0 * svc / echo.max(1.0));
+        println!(
+            "{name:<58} {echo:>14.0} {svc:>14.0} {:>7.1}%",
+            100.0 * svc / echo.max(1.0)
+        );
     };
     row("1 connection, 1 in flight", echo_one, svc_one);
-    row("100 connections x 8 in flight (authenticated, metrics on)", echo_many, svc_many);
+    row(
+        "100 connections x 8 in flight (authenticated, metrics on)",
+        echo_many,
+        svc_many,
+    );
     println!();
-    println!("open-loop latency at {} req/s (achieved {:.0} req/s, {} responses):", 10_000, latency.achieved_rps, latency.samples);
-    println!("  p50 {:.3} ms   p99 {:.3} ms   p99.9 {:.3} ms   max {:.3} ms", latency.p50_ms, latency.p99_ms, latency.p999_ms, latency.max_ms);
+    println!(
+        "open-loop latency at {} req/s (achieved {:.0} req/s, {} responses):",
+        10_000, latency.achieved_rps, latency.samples
+    );
+    println!(
+        "  p50 {:.3} ms   p99 {:.3} ms   p99.9 {:.3} ms   max {:.3} ms",
+        latency.p50_ms, latency.p99_ms, latency.p999_ms, latency.max_ms
+    );
     println!();
-    println!("RSS at start:                         {:>8.1} MiB", rss_start as f64 / 1024.0);
+    println!(
+        "RSS at start:                         {:>8.1} MiB",
+        rss_start as f64 / 1024.0
+    );
     println!(
         "RSS before / after {} requests: {:.1} MiB / {:.1} MiB (growth {:+.1}%, {:.0} req/s)",
         phases.soak_requests,
@@ -156,8 +202,16 @@ impl ServiceUnderTest {
             .spawn()?;
         let line = read_line(&mut child)?;
         let value: serde_json::Value = serde_json::from_str(&line)?;
-        let rpc_addr = value["listening"]["rpc"].as_str().ok_or("no rpc address in the listening line")?.to_owned();
-        Ok(ServiceUnderTest { child, rpc_addr, config, bin: bin.to_path_buf() })
+        let rpc_addr = value["listening"]["rpc"]
+            .as_str()
+            .ok_or("no rpc address in the listening line")?
+            .to_owned();
+        Ok(ServiceUnderTest {
+            child,
+            rpc_addr,
+            config,
+            bin: bin.to_path_buf(),
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -172,7 +226,10 @@ impl ServiceUnderTest {
             .env("CAMERA_SERVICE_JWT_SECRET", JWT_SECRET)
             .output()?;
         let value: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        Ok(value["api_key"].as_str().ok_or("keys create printed no api_key")?.to_owned())
+        Ok(value["api_key"]
+            .as_str()
+            .ok_or("keys create printed no api_key")?
+            .to_owned())
     }
 }
 
@@ -212,7 +269,13 @@ fn ping_text(id: u64) -> Message {
 
 /// Closed loop: `connections` sockets each keeping `depth` pings in flight; returns responses per second
 /// measured after a warm-up.
-async fn throughput(url: &str, key: Option<&str>, connections: usize, depth: usize, phases: &Phases) -> BenchResult<f64> {
+async fn throughput(
+    url: &str,
+    key: Option<&str>,
+    connections: usize,
+    depth: usize,
+    phases: &Phases,
+) -> BenchResult<f64> {
     let counter = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -242,7 +305,13 @@ async fn fixed_requests(url: &str, key: &str, connections: usize, depth: usize, 
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let ws = connect(url, Some(key)).await?;
-        tasks.push(tokio::spawn(pump(ws, depth, counter.clone(), stop.clone(), per_connection)));
+        tasks.push(tokio::spawn(pump(
+            ws,
+            depth,
+            counter.clone(),
+            stop.clone(),
+            per_connection,
+        )));
     }
     for t in tasks {
         let _ = t.await;
@@ -299,7 +368,13 @@ struct Latency {
 /// Open loop: requests are sent at a fixed rate regardless of responses, so queueing in the server shows up.
 /// Each latency is measured from the moment its request was written (tokio's timer has 1 ms granularity, so
 /// measuring from the schedule would charge the generator's timer to the server).
-async fn open_loop_latency(url: &str, key: &str, rate: u64, connections: usize, duration: Duration) -> BenchResult<Latency> {
+async fn open_loop_latency(
+    url: &str,
+    key: &str,
+    rate: u64,
+    connections: usize,
+    duration: Duration,
+) -> BenchResult<Latency> {
     let per_connection_period = Duration::from_nanos(1_000_000_000 * connections as u64 / rate);
     let count = (duration.as_nanos() / per_connection_period.as_nanos()) as u64;
     let start = Instant::now() + Duration::from_millis(100);
@@ -308,7 +383,12 @@ async fn open_loop_latency(url: &str, key: &str, rate: u64, connections: usize, 
         let ws = connect(url, Some(key)).await?;
         // Stagger connections evenly within one period.
         let offset = per_connection_period * c as u32 / connections as u32;
-        tasks.push(tokio::spawn(open_loop_connection(ws, start + offset, per_connection_period, count)));
+        tasks.push(tokio::spawn(open_loop_connection(
+            ws,
+            start + offset,
+            per_connection_period,
+            count,
+        )));
     }
     let mut all = Vec::new();
     for t in tasks {
@@ -354,10 +434,15 @@ async fn open_loop_connection(ws: Ws, first: Instant, period: Duration, count: u
     });
     let mut latencies = Vec::with_capacity(count as usize);
     while (latencies.len() as u64) < count {
-        let Some(Ok(Message::Text(text))) = stream.next().await else { break };
+        let Some(Ok(Message::Text(text))) = stream.next().await else {
+            break;
+        };
         let received = Instant::now();
         let Some(id) = response_id(text.as_str()) else { continue };
-        let sent = sent_at.lock().ok().and_then(|log| log.get(id as usize).copied().flatten());
+        let sent = sent_at
+            .lock()
+            .ok()
+            .and_then(|log| log.get(id as usize).copied().flatten());
         if let Some(sent) = sent {
             latencies.push(received.saturating_duration_since(sent).as_micros() as u64);
         }
@@ -404,7 +489,10 @@ fn pin_to_core(core: usize) {
 fn raise_open_files_limit() {
     // SAFETY: only reads/writes the struct passed.
     unsafe {
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
             limit.rlim_cur = limit.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
@@ -426,10 +514,14 @@ fn echo_server() -> BenchResult<()> {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
                 while let Some(Ok(msg)) = ws.next().await {
                     let Message::Text(text) = msg else { continue };
-                    let Ok(request) = serde_json::from_str::<serde_json::Value>(text.as_str()) else { continue };
+                    let Ok(request) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+                        continue;
+                    };
                     let reply = serde_json::json!({"jsonrpc":"2.0","id":request["id"],"result":"pong"});
                     if ws.send(Message::Text(reply.to_string().into())).await.is_err() {
                         break;

@@ -13,28 +13,43 @@ pub(super) fn apply_overrides(
     config: Config,
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigError> {
-    let mut overrides: Vec<(String, String)> =
-        vars.into_iter().filter(|(k, _)| k.starts_with(PREFIX) && !NON_KEY_VARIABLES.contains(&k.as_str())).collect();
+    let mut overrides: Vec<(String, String)> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(PREFIX) && !NON_KEY_VARIABLES.contains(&k.as_str()))
+        .collect();
     if overrides.is_empty() {
         return Ok(config);
     }
     overrides.sort();
-    let mut tree = serde_json::to_value(&config).map_err(|e| ConfigError::Env { variable: "*".into(), message: e.to_string() })?;
+    let mut tree = serde_json::to_value(&config).map_err(|e| ConfigError::Env {
+        variable: "*".into(),
+        message: e.to_string(),
+    })?;
     let mut leaves = Vec::new();
     collect_leaves(&tree, &mut Vec::new(), &mut leaves);
     for (variable, raw) in overrides {
         let wanted = &variable[PREFIX.len()..];
         let Some(path) = leaves.iter().find(|p| p.join("_").to_ascii_uppercase() == wanted) else {
-            return Err(ConfigError::Env { variable, message: "no configuration key has this name".into() });
+            return Err(ConfigError::Env {
+                variable,
+                message: "no configuration key has this name".into(),
+            });
         };
-        let value: Value = serde_saphyr::from_str(&raw)
-            .map_err(|e| ConfigError::Env { variable: variable.clone(), message: e.to_string() })?;
+        let value: Value = serde_saphyr::from_str(&raw).map_err(|e| ConfigError::Env {
+            variable: variable.clone(),
+            message: e.to_string(),
+        })?;
         set_path(&mut tree, path, value);
         // Re-check after each override so the error names the variable that broke it.
-        serde_json::from_value::<Config>(tree.clone())
-            .map_err(|e| ConfigError::Env { variable: variable.clone(), message: e.to_string() })?;
+        serde_json::from_value::<Config>(tree.clone()).map_err(|e| ConfigError::Env {
+            variable: variable.clone(),
+            message: e.to_string(),
+        })?;
     }
-    serde_json::from_value(tree).map_err(|e| ConfigError::Env { variable: "*".into(), message: e.to_string() })
+    serde_json::from_value(tree).map_err(|e| ConfigError::Env {
+        variable: "*".into(),
+        message: e.to_string(),
+    })
 }
 
 fn collect_leaves(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
@@ -70,7 +85,10 @@ mod tests {
     fn overrides_nested_keys_with_underscores() {
         let c = apply_overrides(
             Config::default(),
-            vars(&[("CAMERA_SERVICE_SERVER_MAX_CONNECTIONS", "7"), ("CAMERA_SERVICE_HEALTH_PORT", "9003")]),
+            vars(&[
+                ("CAMERA_SERVICE_SERVER_MAX_CONNECTIONS", "7"),
+                ("CAMERA_SERVICE_HEALTH_PORT", "9003"),
+            ]),
         )
         .expect("valid");
         assert_eq!(c.server.max_connections, 7);

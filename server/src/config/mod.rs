@@ -15,7 +15,11 @@ pub use schema::*;
 use std::path::Path;
 
 /// Environment variables with the prefix that are not configuration keys.
-pub const NON_KEY_VARIABLES: &[&str] = &["CAMERA_SERVICE_JWT_SECRET", "CAMERA_SERVICE_CONFIG", "CAMERA_SERVICE_LOG"];
+pub const NON_KEY_VARIABLES: &[&str] = &[
+    "CAMERA_SERVICE_JWT_SECRET",
+    "CAMERA_SERVICE_CONFIG",
+    "CAMERA_SERVICE_LOG",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -35,9 +39,14 @@ impl Config {
     pub fn load(path: Option<&Path>, vars: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
         let config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-                Config::from_yaml(&text).map_err(|message| ConfigError::Parse { path: path.display().to_string(), message })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Config::from_yaml(&text).map_err(|message| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message,
+                })?
             }
             None => Config::default(),
         };
@@ -56,7 +65,12 @@ impl Config {
 
     /// Checks that span several keys or that serde cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.to_owned(), message });
+        let invalid = |key: &str, message: String| {
+            Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                message,
+            })
+        };
         if self.server.max_message_bytes < 10 * 1024 * 1024 {
             return invalid("server.max_message_bytes", "must be at least 10 MiB (10485760)".into());
         }
@@ -67,11 +81,17 @@ impl Config {
             return invalid("storage.warn_percent", "must not exceed storage.block_percent".into());
         }
         if self.server.pong_timeout_secs < self.server.ping_interval_secs {
-            return invalid("server.pong_timeout_secs", "must be at least server.ping_interval_secs".into());
+            return invalid(
+                "server.pong_timeout_secs",
+                "must be at least server.ping_interval_secs".into(),
+            );
         }
         for origin in &self.server.allowed_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
-                return invalid("server.allowed_origins", format!("{origin:?} is not \"*\" or scheme://host[:port]"));
+                return invalid(
+                    "server.allowed_origins",
+                    format!("{origin:?} is not \"*\" or scheme://host[:port]"),
+                );
             }
         }
         let mut ids = std::collections::HashSet::new();
@@ -118,8 +138,9 @@ mod tests {
 
     #[test]
     fn file_values_are_read() {
-        let c = Config::from_yaml("server:\n  port: 9100\ncameras:\n  virtual:\n    - {id: cam_a, pattern: smptebars}\n")
-            .expect("valid");
+        let c =
+            Config::from_yaml("server:\n  port: 9100\ncameras:\n  virtual:\n    - {id: cam_a, pattern: smptebars}\n")
+                .expect("valid");
         assert_eq!(c.server.port, 9100);
         assert_eq!(c.cameras.virtual_cameras[0].pattern, "smptebars");
         assert_eq!(c.cameras.virtual_cameras[0].width, 640);

@@ -109,7 +109,10 @@ pub struct HealthConfig {
 
 impl Default for HealthConfig {
     fn default() -> Self {
-        HealthConfig { host: "127.0.0.1".into(), port: 8003 }
+        HealthConfig {
+            host: "127.0.0.1".into(),
+            port: 8003,
+        }
     }
 }
 
@@ -176,7 +179,10 @@ pub struct ApiKeysConfig {
 
 impl Default for ApiKeysConfig {
     fn default() -> Self {
-        ApiKeysConfig { default_expiry_days: 90, max_active_keys: 100 }
+        ApiKeysConfig {
+            default_expiry_days: 90,
+            max_active_keys: 100,
+        }
     }
 }
 
@@ -193,7 +199,11 @@ pub struct NotificationsConfig {
 
 impl Default for NotificationsConfig {
     fn default() -> Self {
-        NotificationsConfig { queue_capacity: 256, stall_timeout: 30, legacy_broadcast: true }
+        NotificationsConfig {
+            queue_capacity: 256,
+            stall_timeout: 30,
+            legacy_broadcast: true,
+        }
     }
 }
 
@@ -228,7 +238,10 @@ pub struct V4l2Config {
 
 impl Default for V4l2Config {
     fn default() -> Self {
-        V4l2Config { enabled: true, device_dir: PathBuf::from("/dev") }
+        V4l2Config {
+            enabled: true,
+            device_dir: PathBuf::from("/dev"),
+        }
     }
 }
 
@@ -249,7 +262,14 @@ pub struct VirtualCameraConfig {
 
 impl Default for VirtualCameraConfig {
     fn default() -> Self {
-        VirtualCameraConfig { id: "camera0".into(), name: None, pattern: "testsrc".into(), width: 640, height: 480, fps: 15 }
+        VirtualCameraConfig {
+            id: "camera0".into(),
+            name: None,
+            pattern: "testsrc".into(),
+            width: 640,
+            height: 480,
+            fps: 15,
+        }
     }
 }
 
@@ -273,7 +293,12 @@ pub struct MediamtxConfig {
 
 impl Default for MediamtxConfig {
     fn default() -> Self {
-        MediamtxConfig { enabled: true, api_url: "http://127.0.0.1:9997".into(), public_host: None, managed: None }
+        MediamtxConfig {
+            enabled: true,
+            api_url: "http://127.0.0.1:9997".into(),
+            public_host: None,
+            managed: None,
+        }
     }
 }
 
@@ -306,7 +331,12 @@ pub struct RecordingConfig {
 
 impl Default for RecordingConfig {
     fn default() -> Self {
-        RecordingConfig { backend: RecordingBackend::Auto, default_format: "fmp4".into(), segment_duration: 3600, start_timeout: 10 }
+        RecordingConfig {
+            backend: RecordingBackend::Auto,
+            default_format: "fmp4".into(),
+            segment_duration: 3600,
+            start_timeout: 10,
+        }
     }
 }
 
@@ -322,7 +352,11 @@ pub struct SnapshotsConfig {
 
 impl Default for SnapshotsConfig {
     fn default() -> Self {
-        SnapshotsConfig { format: "jpg".into(), quality: 85, timeout: 10 }
+        SnapshotsConfig {
+            format: "jpg".into(),
+            quality: 85,
+            timeout: 10,
+        }
     }
 }
 
@@ -337,7 +371,10 @@ pub struct StreamingConfig {
 
 impl Default for StreamingConfig {
     fn default() -> Self {
-        StreamingConfig { start_timeout: 10, auto_close_after: 300 }
+        StreamingConfig {
+            start_timeout: 10,
+            auto_close_after: 300,
+        }
     }
 }
 
@@ -353,7 +390,11 @@ pub struct RetentionConfig {
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        RetentionConfig { max_delete_fraction: 0.5, mass_delete_min_files: 20, check_interval: 600 }
+        RetentionConfig {
+            max_delete_fraction: 0.5,
+            mass_delete_min_files: 20,
+            check_interval: 600,
+        }
     }
 }
 
@@ -375,7 +416,10 @@ pub struct LoggingConfig {
 
 impl Default for LoggingConfig {
     fn default() -> Self {
-        LoggingConfig { format: LogFormat::Text, level: "info".into() }
+        LoggingConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
     }
 }
 
@@ -388,7 +432,9 @@ where
 {
     let v = T::deserialize(d)?;
     if v < min || v > max {
-        return Err(serde::de::Error::custom(format!("{v} is out of range: {what} must be {min}..={max}")));
+        return Err(serde::de::Error::custom(format!(
+            "{v} is out of range: {what} must be {min}..={max}"
+        )));
     }
     Ok(v)
 }

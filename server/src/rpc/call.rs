@@ -19,13 +19,19 @@ pub struct Call {
 impl Call {
     /// The caller's identity; handlers of authenticated methods can rely on it being present.
     pub fn identity(&self) -> crate::Result<&Identity> {
-        self.identity.as_ref().ok_or_else(|| crate::Error::internal("handler needs an identity but none was bound"))
+        self.identity
+            .as_ref()
+            .ok_or_else(|| crate::Error::internal("handler needs an identity but none was bound"))
     }
 }
 
 /// Turns params that `camera_api::validate::validate_params` already accepted into the typed struct.
 pub fn parse<T: DeserializeOwned>(params: Map<String, Value>) -> crate::Result<T> {
     serde_json::from_value(Value::Object(params)).map_err(|e| {
-        crate::Error::new(crate::ErrorKind::InvalidArgument, "invalid_value", format!("Invalid params: {e}"))
+        crate::Error::new(
+            crate::ErrorKind::InvalidArgument,
+            "invalid_value",
+            format!("Invalid params: {e}"),
+        )
     })
 }

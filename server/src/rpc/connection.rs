@@ -101,7 +101,11 @@ impl Connection {
     /// Whether this connection's session was authenticated with the given API key (directly or by a JWT
     /// minted in a session of that key).
     pub fn uses_key(&self, key_id: &str) -> bool {
-        self.session.read().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|s| s.identity.key_id.as_deref() == Some(key_id))
+        self.session
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|s| s.identity.key_id.as_deref() == Some(key_id))
     }
 
     /// Takes one request token; `Err(retry_after_ms)` when the bucket is empty.
@@ -125,7 +129,10 @@ pub struct ConnectionRegistry {
 
 impl ConnectionRegistry {
     pub fn register(&self, conn: &Arc<Connection>) {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(conn.id, Arc::downgrade(conn));
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(conn.id, Arc::downgrade(conn));
     }
 
     pub fn unregister(&self, id: u64) {
@@ -161,6 +168,11 @@ impl ConnectionRegistry {
     }
 
     pub fn snapshot(&self) -> Vec<Arc<Connection>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).values().filter_map(Weak::upgrade).collect()
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect()
     }
 }

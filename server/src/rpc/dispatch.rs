@@ -28,13 +28,21 @@ pub async fn handle_text(app: &Arc<AppState>, conn: &Arc<Connection>, text: &str
     match inbound {
         Inbound::Single(element) => handle_element(app, conn, element).await,
         Inbound::EmptyBatch => {
-            let e = Error::new(ErrorKind::InvalidRequest, "empty_batch", "A batch must contain at least one request");
+            let e = Error::new(
+                ErrorKind::InvalidRequest,
+                "empty_batch",
+                "A batch must contain at least one request",
+            );
             Some(envelope::write_error(null_id(), &error_object(&e), None))
         }
         Inbound::BatchTooLarge => {
             let max = app.config.server.max_batch;
-            let e = Error::new(ErrorKind::InvalidRequest, "batch_too_large", format!("A batch may hold at most {max} requests"))
-                .with("max_batch_size", max);
+            let e = Error::new(
+                ErrorKind::InvalidRequest,
+                "batch_too_large",
+                format!("A batch may hold at most {max} requests"),
+            )
+            .with("max_batch_size", max);
             Some(envelope::write_error(null_id(), &error_object(&e), None))
         }
         Inbound::Batch(elements) => {
@@ -66,7 +74,12 @@ async fn handle_element(app: &Arc<AppState>, conn: &Arc<Connection>, element: El
     };
     let span = tracing::debug_span!("rpc", conn = conn.id, method = %request.method, id = request.id.map(|i| i.get()));
     let outcome = execute(app, conn, &request).instrument(span).await;
-    app.rpc_metrics.record(&request.method, outcome.as_ref().err().map(|e| code_for(e.kind).code()), conn.transport, started.elapsed());
+    app.rpc_metrics.record(
+        &request.method,
+        outcome.as_ref().err().map(|e| code_for(e.kind).code()),
+        conn.transport,
+        started.elapsed(),
+    );
     let id = request.id?;
     let meta = metadata(app, started);
     Some(match outcome {
@@ -85,55 +98,90 @@ async fn execute(app: &Arc<AppState>, conn: &Arc<Connection>, request: &Request<
     if request.method == "ping" {
         // Not rate limited, no authentication, unknown keys ignored; the params-object rule still applies.
         if request.params.is_some_and(|p| !p.get().starts_with('{')) {
-            return Err(Error::new(ErrorKind::InvalidArgument, "params_must_be_object", "params must be a JSON object"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "params_must_be_object",
+                "params must be a JSON object",
+            ));
         }
         return Ok("\"pong\"".to_owned());
     }
     if let Err(retry_after_ms) = conn.take_rate_token(app.clock.elapsed()) {
-        return Err(Error::new(ErrorKind::RateLimited, "rate_limited", "Request rate limit exceeded")
-            .with("retry_after_ms", retry_after_ms)
-            .suggest("Slow down and retry after retry_after_ms"));
+        return Err(
+            Error::new(ErrorKind::RateLimited, "rate_limited", "Request rate limit exceeded")
+                .with("retry_after_ms", retry_after_ms)
+                .suggest("Slow down and retry after retry_after_ms"),
+        );
     }
-    let (spec, handler) = match (camera_api::methods::method(&request.method), handlers::lookup(&request.method)) {
+    let (spec, handler) = match (
+        camera_api::methods::method(&request.method),
+        handlers::lookup(&request.method),
+    ) {
         (Some(spec), Some(handler)) => (spec, handler),
         _ => {
-            return Err(Error::new(ErrorKind::MethodNotFound, "method_not_found", format!("Unknown method {:?}", request.method))
-                .suggest("Call rpc.discover for the list of methods"));
+            return Err(Error::new(
+                ErrorKind::MethodNotFound,
+                "method_not_found",
+                format!("Unknown method {:?}", request.method),
+            )
+            .suggest("Call rpc.discover for the list of methods"));
         }
     };
     let identity = authorize(app, conn, spec)?;
     if spec.websocket_only && conn.transport == Transport::Http {
-        return Err(Error::new(ErrorKind::Unsupported, "requires_websocket", format!("{} is only available over WebSocket", spec.name))
-            .with("feature", "websocket")
-            .suggest("Connect to /ws"));
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "requires_websocket",
+            format!("{} is only available over WebSocket", spec.name),
+        )
+        .with("feature", "websocket")
+        .suggest("Connect to /ws"));
     }
     let params = match request.params {
         None => None,
         Some(raw) => Some(serde_json::from_str::<serde_json::Value>(raw.get()).map_err(|e| {
-            Error::new(ErrorKind::InvalidArgument, "invalid_type", format!("params could not be read: {e}"))
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "invalid_type",
+                format!("params could not be read: {e}"),
+            )
         })?),
     };
     let params = validate_params(spec, params.as_ref()).map_err(param_error)?;
     if spec.gated && !app.readiness.is_ready() {
-        return Err(Error::new(ErrorKind::Unavailable, "service_initializing", "The first camera discovery scan has not finished")
-            .with("dependency", "service")
-            .with("retry_after_ms", 500)
-            .suggest("Retry shortly"));
+        return Err(Error::new(
+            ErrorKind::Unavailable,
+            "service_initializing",
+            "The first camera discovery scan has not finished",
+        )
+        .with("dependency", "service")
+        .with("retry_after_ms", 500)
+        .suggest("Retry shortly"));
     }
-    let call = Call { app: app.clone(), conn: conn.clone(), identity };
+    let call = Call {
+        app: app.clone(),
+        conn: conn.clone(),
+        identity,
+    };
     let result = handler(call, params).await?;
     serde_json::to_string(&result).map_err(Error::internal)
 }
 
 /// Authentication and role checks for methods that need them.
-fn authorize(app: &AppState, conn: &Connection, spec: &MethodSpec) -> Result<Option<crate::auth::identity::Identity>, Error> {
+fn authorize(
+    app: &AppState,
+    conn: &Connection,
+    spec: &MethodSpec,
+) -> Result<Option<crate::auth::identity::Identity>, Error> {
     let Some(min_role) = spec.min_role else { return Ok(None) };
     let Some(session) = conn.session() else {
         if let Some(err) = conn.credential_error() {
             return Err(err);
         }
-        return Err(Error::new(ErrorKind::Unauthenticated, "auth_required", "Authentication required")
-            .suggest("Call authenticate with a JWT or an API key first"));
+        return Err(
+            Error::new(ErrorKind::Unauthenticated, "auth_required", "Authentication required")
+                .suggest("Call authenticate with a JWT or an API key first"),
+        );
     };
     app.auth.check_session(&session.identity)?;
     if session.identity.role < min_role {

@@ -64,8 +64,8 @@ pub fn null_id() -> &'static RawValue {
 pub fn parse(text: &str, max_batch: usize) -> Result<Inbound<'_>, Error> {
     let first = text.trim_start().as_bytes().first().copied();
     if first == Some(b'[') {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(text).map_err(|e| Error::new(ErrorKind::Parse, "parse_error", format!("Invalid JSON: {e}")))?;
+        let items: Vec<&RawValue> = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Parse, "parse_error", format!("Invalid JSON: {e}")))?;
         if items.is_empty() {
             return Ok(Inbound::EmptyBatch);
         }
@@ -74,13 +74,16 @@ pub fn parse(text: &str, max_batch: usize) -> Result<Inbound<'_>, Error> {
         }
         return Ok(Inbound::Batch(items.into_iter().map(element).collect()));
     }
-    let raw: &RawValue =
-        serde_json::from_str(text).map_err(|e| Error::new(ErrorKind::Parse, "parse_error", format!("Invalid JSON: {e}")))?;
+    let raw: &RawValue = serde_json::from_str(text)
+        .map_err(|e| Error::new(ErrorKind::Parse, "parse_error", format!("Invalid JSON: {e}")))?;
     Ok(Inbound::Single(element(raw)))
 }
 
 fn invalid<'a>(id: &'a RawValue, reason: &'static str, details: &str) -> Element<'a> {
-    Element::Invalid { id, error: Error::new(ErrorKind::InvalidRequest, reason, details) }
+    Element::Invalid {
+        id,
+        error: Error::new(ErrorKind::InvalidRequest, reason, details),
+    }
 }
 
 fn element(raw: &RawValue) -> Element<'_> {
@@ -164,10 +167,22 @@ mod tests {
     fn envelope_violations() {
         assert!(parse("{", 32).is_err());
         assert_eq!(reason(&single("3")), "invalid_request");
-        assert_eq!(reason(&single(r#"{"jsonrpc":"1.0","method":"ping","id":1}"#)), "invalid_version");
-        assert_eq!(reason(&single(r#"{"jsonrpc":"2.0","method":5,"id":1}"#)), "missing_method");
-        assert_eq!(reason(&single(r#"{"jsonrpc":"2.0","method":"ping","id":{}}"#)), "invalid_id");
-        assert_eq!(reason(&single(r#"{"jsonrpc":"2.0","method":"ping","id":true}"#)), "invalid_id");
+        assert_eq!(
+            reason(&single(r#"{"jsonrpc":"1.0","method":"ping","id":1}"#)),
+            "invalid_version"
+        );
+        assert_eq!(
+            reason(&single(r#"{"jsonrpc":"2.0","method":5,"id":1}"#)),
+            "missing_method"
+        );
+        assert_eq!(
+            reason(&single(r#"{"jsonrpc":"2.0","method":"ping","id":{}}"#)),
+            "invalid_id"
+        );
+        assert_eq!(
+            reason(&single(r#"{"jsonrpc":"2.0","method":"ping","id":true}"#)),
+            "invalid_id"
+        );
         assert!(matches!(parse("[]", 32), Ok(Inbound::EmptyBatch)));
         assert!(matches!(parse("[1,2,3]", 2), Ok(Inbound::BatchTooLarge)));
     }
@@ -178,8 +193,10 @@ mod tests {
             Element::Request(r) => {
                 assert_eq!(r.id.map(RawValue::get), Some("12345678901234567890123"));
                 assert!(r.params.is_none());
-                assert_eq!(write_result(r.id.unwrap_or(null_id()), "\"pong\"", None),
-                    r#"{"jsonrpc":"2.0","id":12345678901234567890123,"result":"pong"}"#);
+                assert_eq!(
+                    write_result(r.id.unwrap_or(null_id()), "\"pong\"", None),
+                    r#"{"jsonrpc":"2.0","id":12345678901234567890123,"result":"pong"}"#
+                );
             }
             Element::Invalid { .. } => panic!("valid request rejected"),
         }

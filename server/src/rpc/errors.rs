@@ -47,4 +47,3 @@ pub fn error_object(err: &Error) -> Value {
     obj.insert("data".into(), Value::Object(data));
     Value::Object(obj)
 }
-

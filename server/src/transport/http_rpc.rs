@@ -17,16 +17,29 @@ use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-pub async fn rpc(State(app): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+pub async fn rpc(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     if !is_json(&parts.headers) {
-        return http_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Content-Type must be application/json");
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        );
     }
     let limit = app.config.server.max_message_bytes;
     let Some(bytes) = read_body(body, limit).await else {
-        let mut response =
-            http_error(StatusCode::PAYLOAD_TOO_LARGE, "message_too_large", format!("Body exceeds {limit} bytes"));
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        let mut response = http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "message_too_large",
+            format!("Body exceeds {limit} bytes"),
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return response;
     };
     let ip = client_ip(peer.ip(), &parts.headers, &app.config.server);
@@ -36,12 +49,21 @@ pub async fn rpc(State(app): State<Arc<AppState>>, ConnectInfo(peer): ConnectInf
             Ok(identity) => (Some(identity), None),
             Err(err) if err.kind == ErrorKind::RateLimited => {
                 let retry_ms = err.data.get("retry_after_ms").and_then(|v| v.as_u64()).unwrap_or(1000);
-                return http_error_retry(StatusCode::TOO_MANY_REQUESTS, "auth_rate_limited", err.details, retry_ms.div_ceil(1000));
+                return http_error_retry(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "auth_rate_limited",
+                    err.details,
+                    retry_ms.div_ceil(1000),
+                );
             }
             Err(err) => (None, Some(err)),
         },
     };
-    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
     let (id, client_id) = Connection::allocate_id();
     let conn = Arc::new(Connection::new(
         id,
@@ -57,7 +79,10 @@ pub async fn rpc(State(app): State<Arc<AppState>>, ConnectInfo(peer): ConnectInf
         },
     ));
     if let Some(identity) = identity {
-        conn.set_session(Session { identity, session_id: String::new() });
+        conn.set_session(Session {
+            identity,
+            session_id: String::new(),
+        });
     }
     let reply = match std::str::from_utf8(&bytes) {
         Ok(text) => dispatch::handle_text(&app, &conn, text).await,
@@ -66,7 +91,9 @@ pub async fn rpc(State(app): State<Arc<AppState>>, ConnectInfo(peer): ConnectInf
     match reply {
         Some(text) => {
             let mut response = (StatusCode::OK, text).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
         None => StatusCode::NO_CONTENT.into_response(),
@@ -111,7 +138,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// The credential of an HTTP request: `Authorization: Bearer <jwt or key>` or `X-API-Key: <key>`.
 pub fn credential(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or("");
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .unwrap_or("");
         return Some(token.trim());
     }
     headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
@@ -120,8 +150,12 @@ pub fn credential(headers: &HeaderMap) -> Option<&str> {
 /// Checks a header credential under the failed-authentication limiter.
 pub async fn authenticate_header(app: &AppState, ip: IpAddr, token: &str) -> Result<Identity, Error> {
     if let Err(retry_after_ms) = app.auth_failures.check(ip, app.clock.elapsed()) {
-        return Err(Error::new(ErrorKind::RateLimited, "auth_rate_limited", "Too many failed authentication attempts")
-            .with("retry_after_ms", retry_after_ms));
+        return Err(Error::new(
+            ErrorKind::RateLimited,
+            "auth_rate_limited",
+            "Too many failed authentication attempts",
+        )
+        .with("retry_after_ms", retry_after_ms));
     }
     match app.auth.authenticate(token).await {
         Ok(identity) => Ok(identity),

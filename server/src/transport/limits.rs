@@ -90,8 +90,14 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, config: &ServerConfig) -> Ip
 
 /// API.md §6.3: no `Origin` is allowed; otherwise an exact entry, `*`, or the server's own origin.
 pub fn origin_allowed(headers: &HeaderMap, config: &ServerConfig) -> bool {
-    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else { return true };
-    if config.allowed_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin)) {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    if config
+        .allowed_origins
+        .iter()
+        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let host = headers.get("host").and_then(|v| v.to_str().ok());
@@ -111,7 +117,11 @@ const MAX_TRACKED_IPS: usize = 10_000;
 
 impl HttpRateBuckets {
     pub fn new(config: &SecurityConfig) -> Self {
-        HttpRateBuckets { burst: config.rate_limit_burst, per_sec: config.rate_limit_per_sec, buckets: Mutex::new(HashMap::new()) }
+        HttpRateBuckets {
+            burst: config.rate_limit_burst,
+            per_sec: config.rate_limit_per_sec,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn bucket(&self, ip: IpAddr, now: std::time::Duration) -> Arc<Mutex<TokenBucket>> {
@@ -119,7 +129,9 @@ impl HttpRateBuckets {
         if map.len() >= MAX_TRACKED_IPS && !map.contains_key(&ip) {
             map.retain(|_, b| Arc::strong_count(b) > 1);
         }
-        map.entry(ip).or_insert_with(|| Arc::new(Mutex::new(TokenBucket::new(self.burst, self.per_sec, now)))).clone()
+        map.entry(ip)
+            .or_insert_with(|| Arc::new(Mutex::new(TokenBucket::new(self.burst, self.per_sec, now))))
+            .clone()
     }
 }
 
@@ -129,9 +141,17 @@ mod tests {
 
     #[test]
     fn caps_release_on_drop() {
-        let config = ServerConfig { max_connections: 2, max_connections_per_ip: 1, ..Default::default() };
+        let config = ServerConfig {
+            max_connections: 2,
+            max_connections_per_ip: 1,
+            ..Default::default()
+        };
         let caps = ConnectionCaps::new(&config);
-        let (a, b, c) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]), IpAddr::from([10, 0, 0, 3]));
+        let (a, b, c) = (
+            IpAddr::from([10, 0, 0, 1]),
+            IpAddr::from([10, 0, 0, 2]),
+            IpAddr::from([10, 0, 0, 3]),
+        );
         let first = caps.try_acquire(a).ok();
         assert_eq!(caps.try_acquire(a).err(), Some(Rejection::PerIp));
         let _second = caps.try_acquire(b).ok();

@@ -15,8 +15,12 @@ pub fn acceptor(cert_file: &Path, key_file: &Path) -> anyhow::Result<tokio_rustl
     if certs.is_empty() {
         anyhow::bail!("server.tls.cert_file {} holds no certificate", cert_file.display());
     }
-    let key = PrivateKeyDer::from_pem_file(key_file)
-        .map_err(|e| anyhow::anyhow!("cannot read a private key from server.tls.key_file {}: {e}", key_file.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read a private key from server.tls.key_file {}: {e}",
+            key_file.display()
+        )
+    })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?

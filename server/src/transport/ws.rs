@@ -19,8 +19,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, reject
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,10 +38,19 @@ pub async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if app.is_shutting_down() {
-        return reject(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "The server is shutting down", Some(5));
+        return reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "The server is shutting down",
+            Some(5),
+        );
     }
     let Ok(ws) = ws else {
-        return http_error(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "GET /ws needs a WebSocket upgrade");
+        return http_error(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            "GET /ws needs a WebSocket upgrade",
+        );
     };
     let server = &app.config.server;
     if !origin_allowed(&headers, server) {
@@ -51,10 +60,20 @@ pub async fn upgrade(
     let permit = match app.connection_caps.try_acquire(ip) {
         Ok(permit) => permit,
         Err(Rejection::PerIp) => {
-            return reject(StatusCode::TOO_MANY_REQUESTS, "too_many_connections", "Too many connections from this address", Some(5));
+            return reject(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                "Too many connections from this address",
+                Some(5),
+            );
         }
         Err(Rejection::Global) => {
-            return reject(StatusCode::SERVICE_UNAVAILABLE, "server_at_capacity", "The server is at its connection limit", Some(5));
+            return reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_at_capacity",
+                "The server is at its connection limit",
+                Some(5),
+            );
         }
     };
     let host = headers.get("host").and_then(|h| h.to_str().ok()).map(str::to_owned);
@@ -74,7 +93,13 @@ fn reject(status: StatusCode, reason: &'static str, message: &str, retry_after: 
     }
 }
 
-async fn run_connection(app: Arc<AppState>, mut socket: WebSocket, ip: IpAddr, host: Option<String>, permit: ConnectionPermit) {
+async fn run_connection(
+    app: Arc<AppState>,
+    mut socket: WebSocket,
+    ip: IpAddr,
+    host: Option<String>,
+    permit: ConnectionPermit,
+) {
     let _permit = permit;
     let (id, client_id) = Connection::allocate_id();
     let (subscriber, mut notifications) = app.events.register(&client_id);
@@ -197,7 +222,10 @@ async fn run_connection(app: Arc<AppState>, mut socket: WebSocket, ip: IpAddr, h
         }
     };
     if let Some((code, reason)) = close {
-        let frame = CloseFrame { code, reason: reason.into() };
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
         let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(frame)))).await;
     }
     app.connections.unregister(id);

@@ -16,9 +16,13 @@ pub async fn authenticate(call: Call, params: Map<String, Value>) -> crate::Resu
     let app = &call.app;
     let ip = call.conn.remote_ip;
     if let Err(retry_after_ms) = app.auth_failures.check(ip, app.clock.elapsed()) {
-        return Err(Error::new(ErrorKind::RateLimited, "auth_rate_limited", "Too many failed authentication attempts")
-            .with("retry_after_ms", retry_after_ms)
-            .suggest("Wait retry_after_ms before trying again"));
+        return Err(Error::new(
+            ErrorKind::RateLimited,
+            "auth_rate_limited",
+            "Too many failed authentication attempts",
+        )
+        .with("retry_after_ms", retry_after_ms)
+        .suggest("Wait retry_after_ms before trying again"));
     }
     let identity = match app.auth.authenticate(&params.auth_token).await {
         Ok(identity) => identity,
@@ -34,7 +38,10 @@ pub async fn authenticate(call: Call, params: Map<String, Value>) -> crate::Resu
         if let Some(subscriber) = &call.conn.subscriber {
             subscriber.on_authenticated(identity.expires_at);
         }
-        call.conn.set_session(Session { identity: identity.clone(), session_id: session_id.clone() });
+        call.conn.set_session(Session {
+            identity: identity.clone(),
+            session_id: session_id.clone(),
+        });
     }
     let result = AuthenticateResult {
         authenticated: true,
