@@ -151,10 +151,7 @@ fn human(r: &Report) -> String {
 
 pub async fn run(settings: &Settings, args: &BenchArgs, out: Output) -> Result<(), CliError> {
     let params = parse_params(args.params.as_deref())?;
-    let mut clients = Vec::new();
-    for _ in 0..args.connections {
-        clients.push(connect(settings).await?);
-    }
+    let clients = futures_util::future::try_join_all((0..args.connections).map(|_| connect(settings))).await?;
     out.note(&format!(
         "benchmarking {} over {} connections (depth {}) for {}s",
         args.method, args.connections, args.depth, args.duration
