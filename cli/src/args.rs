@@ -450,3 +450,128 @@ pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("camctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let Ok(cli) = parse(&["cameras", "list", "--json", "--url", "ws://h/ws", "--timeout", "5"]) else {
+            panic!("parse")
+        };
+        assert!(cli.global.json);
+        assert_eq!(cli.global.url.as_deref(), Some("ws://h/ws"));
+        assert_eq!(cli.global.timeout, Some(5));
+        assert!(matches!(cli.command, Command::Cameras(CamerasCmd::List)));
+    }
+
+    #[test]
+    fn record_and_files_arguments() {
+        let Ok(cli) = parse(&["record", "start", "camera0", "--duration", "60", "--format", "mkv"]) else {
+            panic!("parse")
+        };
+        let Command::Record(RecordCmd::Start(a)) = cli.command else {
+            panic!("record start")
+        };
+        assert_eq!(
+            (a.device.as_str(), a.duration, a.format, a.detach),
+            ("camera0", Some(60), Some(RecordingFormat::Mkv), false)
+        );
+
+        let Ok(cli) = parse(&["files", "list", "--kind", "snapshots", "--limit", "10"]) else {
+            panic!("parse")
+        };
+        let Command::Files(FilesCmd::List(l)) = cli.command else {
+            panic!("files list")
+        };
+        assert_eq!((l.kind, l.limit, l.offset), (KindArg::Snapshot, Some(10), None));
+
+        let Ok(cli) = parse(&["files", "download", "a.mp4", "-o", "/tmp/x.mp4"]) else {
+            panic!("parse")
+        };
+        let Command::Files(FilesCmd::Download(d)) = cli.command else {
+            panic!("files download")
+        };
+        assert_eq!(d.output.as_deref(), Some(std::path::Path::new("/tmp/x.mp4")));
+        assert_eq!(d.file.kind, None);
+    }
+
+    #[test]
+    fn storage_keys_events_and_bench_arguments() {
+        let Ok(cli) = parse(&[
+            "storage",
+            "retention",
+            "--type",
+            "age-and-size",
+            "--enabled",
+            "false",
+            "--max-age-days",
+            "30",
+        ]) else {
+            panic!("parse")
+        };
+        let Command::Storage(StorageCmd::Retention(r)) = cli.command else {
+            panic!("retention")
+        };
+        assert_eq!(
+            (r.policy_type, r.enabled, r.max_age_days),
+            (PolicyType::AgeAndSize, false, Some(30))
+        );
+
+        let Ok(cli) = parse(&["keys", "rotate", "k_3fa85f6457b2", "--grace-seconds", "60"]) else {
+            panic!("parse")
+        };
+        assert!(matches!(cli.command, Command::Keys(KeysCmd::Rotate(ref k)) if k.grace_seconds == Some(60)));
+
+        let Ok(cli) = parse(&[
+            "events",
+            "watch",
+            "--topic",
+            "recording",
+            "--topic",
+            "snapshot.taken",
+            "--count",
+            "3",
+        ]) else {
+            panic!("parse")
+        };
+        let Command::Events(EventsCmd::Watch(w)) = cli.command else {
+            panic!("watch")
+        };
+        assert_eq!(w.topics, vec!["recording".to_owned(), "snapshot.taken".to_owned()]);
+        assert_eq!(w.count, Some(3));
+
+        let Ok(cli) = parse(&["bench"]) else { panic!("parse") };
+        let Command::Bench(b) = cli.command else {
+            panic!("bench")
+        };
+        assert_eq!(
+            (b.connections, b.duration, b.method.as_str(), b.depth),
+            (4, 10, "ping", 1)
+        );
+    }
+
+    #[test]
+    fn invalid_arguments_are_rejected() {
+        for bad in [
+            &["record", "start", "camera0", "--detach"][..],
+            &["snapshot", "camera0", "--max-width", "8"],
+            &["keys", "create"],
+            &["--api-key", "a", "--token", "b", "token"],
+            &["token", "--ttl", "100000"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
