@@ -5,6 +5,8 @@
 
 #[path = "../../sdk/tests/support/server.rs"]
 mod server;
+#[path = "../../sdk/tests/support/tls.rs"]
+mod tls;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -167,6 +169,35 @@ fn profiles_from_the_config_file() {
     let o = run(&["--profile", "test", "--json", "server", "info"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(run(&["--profile", "missing", "server", "info"]).status.code(), Some(2));
+}
+
+#[test]
+fn wss_with_ca_file_or_insecure() {
+    let certs = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (cert, key, ca) = tls::make_certs(certs.path());
+    let server = TestServer::start_with(server::ServerSetup {
+        tls: Some((cert, key)),
+        ..server::ServerSetup::default()
+    });
+    let cli = admin(&server);
+    let ca = ca.display().to_string();
+    let with_ca = cli.run(&["--ca-file", &ca, "server", "info"]);
+    assert!(with_ca.status.success(), "{}", String::from_utf8_lossy(&with_ca.stderr));
+    let insecure = cli.run(&["--insecure", "server", "info"]);
+    assert!(
+        insecure.status.success(),
+        "{}",
+        String::from_utf8_lossy(&insecure.stderr)
+    );
+    let untrusted = cli.run(&["server", "info"]);
+    assert_eq!(
+        untrusted.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    let env_ca = cli.command(&["server", "info"]).env("CAMCTL_CA_FILE", &ca).output();
+    assert!(env_ca.is_ok_and(|o| o.status.success()));
 }
 
 #[test]

@@ -301,36 +301,10 @@ async fn downloading_a_missing_file_is_not_found() {
     assert!(matches!(bad, Err(SdkError::InvalidArgument(_))));
 }
 
-/// A throw-away CA and a server certificate for 127.0.0.1 signed by it.
-fn make_certs(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    let fail = |what: &str, e: &dyn std::fmt::Display| -> ! { panic!("{what}: {e}") };
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| fail("ca params", &e));
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "camera-sdk test CA");
-    let ca_key = KeyPair::generate().unwrap_or_else(|e| fail("ca key", &e));
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap_or_else(|e| fail("ca", &e));
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap_or_else(|e| fail("params", &e));
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "camera-service test");
-    let key = KeyPair::generate().unwrap_or_else(|e| fail("key", &e));
-    let cert = params.signed_by(&key, &ca).unwrap_or_else(|e| fail("cert", &e));
-    let (cert_file, key_file, ca_file) = (dir.join("server.crt"), dir.join("server.key"), dir.join("ca.pem"));
-    let write = |p: &std::path::Path, s: String| std::fs::write(p, s).unwrap_or_else(|e| fail("write", &e));
-    write(&cert_file, format!("{}{}", cert.pem(), ca.pem()));
-    write(&key_file, key.serialize_pem());
-    write(&ca_file, ca.pem());
-    (cert_file, key_file, ca_file)
-}
-
 #[tokio::test]
 async fn wss_with_custom_ca_or_without_verification() {
     let certs = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let (cert, key, ca) = make_certs(certs.path());
+    let (cert, key, ca) = support::tls::make_certs(certs.path());
     let server = TestServer::start_with(ServerSetup {
         tls: Some((cert, key)),
         ..ServerSetup::default()

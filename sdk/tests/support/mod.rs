@@ -1,3 +1,4 @@
-//! Shared test support: the service launcher.
+//! Shared test support: the service launcher and test certificates.
 
 pub mod server;
+pub mod tls;
