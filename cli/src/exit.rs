@@ -78,6 +78,22 @@ pub fn code_for_kind(kind: ErrorKind) -> u8 {
     }
 }
 
+/// A hint of our own when the server gave none.
+fn local_hint(e: &SdkError) -> Option<&'static str> {
+    match (e.kind(), e.reason()) {
+        (ErrorKind::Connection, _) => {
+            Some("is the service running there? Set the address with --url, CAMCTL_URL or a profile")
+        }
+        (ErrorKind::Auth, Some("auth_failed" | "auth_required")) => {
+            Some("check the credential: --api-key / --token, CAMCTL_API_KEY / CAMCTL_TOKEN, or the profile")
+        }
+        (ErrorKind::Auth, Some("token_expired" | "credential_revoked")) => {
+            Some("the credential is no longer valid; use a current API key or issue a new token")
+        }
+        _ => None,
+    }
+}
+
 impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
@@ -93,7 +109,7 @@ impl CliError {
     pub fn human_lines(&self) -> Vec<String> {
         let mut lines = vec![format!("error: {self}")];
         if let CliError::Sdk(e) = self {
-            if let Some(s) = e.suggestion() {
+            if let Some(s) = e.suggestion().or_else(|| local_hint(e)) {
                 lines.push(format!("hint: {s}"));
             }
             if let Some(rpc) = e.as_rpc()
@@ -211,6 +227,19 @@ mod tests {
         assert_eq!(json["error"]["code"], -32020);
         assert_eq!(json["error"]["data"]["reason"], "already_recording");
         assert_eq!(json["error"]["data"]["suggestion"], "Call stop_recording first");
+    }
+
+    #[test]
+    fn local_hints_fill_in_when_the_server_gives_none() {
+        let conn = CliError::Sdk(SdkError::Connection("refused".into())).human_lines();
+        assert!(
+            conn.iter().any(|l| l.starts_with("hint: ") && l.contains("--url")),
+            "{conn:?}"
+        );
+        let auth = rpc(ErrorCode::AuthFailed, "auth_failed", None).human_lines();
+        assert!(auth.iter().any(|l| l.contains("CAMCTL_API_KEY")), "{auth:?}");
+        let server_hint = rpc(ErrorCode::AuthFailed, "auth_failed", Some("Use a key")).human_lines();
+        assert!(server_hint.contains(&"hint: Use a key".to_owned()), "{server_hint:?}");
     }
 
     #[test]
