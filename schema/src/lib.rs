@@ -8,6 +8,7 @@ pub mod error;
 pub mod methods;
 pub mod notifications;
 pub mod openrpc;
+pub mod reference;
 pub mod role;
 pub mod timestamp;
 pub mod topics;
