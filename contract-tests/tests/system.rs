@@ -162,3 +162,19 @@ async fn get_metrics_shape() {
     assert!(r["recording_metrics"]["active_recordings"].is_u64(), "{r}");
     assert!(r["stream_metrics"].is_object(), "{r}");
 }
+
+#[tokio::test]
+async fn streaming_methods_are_unavailable_in_standalone() {
+    let server = TestServer::start(json!({})).await;
+    let mut ws = server.ws_as(&server.jwt("streams", "operator", 600)).await;
+    for (method, params) in [
+        ("get_stream_url", json!({"device": "camera0"})),
+        ("get_stream_status", json!({"device": "camera0"})),
+        ("get_streams", json!({})),
+        ("start_streaming", json!({"device": "camera0"})),
+        ("stop_streaming", json!({"device": "camera0"})),
+    ] {
+        let data = ws.error(method, params, -32050, "streaming_unavailable").await;
+        assert_eq!(data["dependency"], "mediamtx", "{method}: {data}");
+    }
+}
