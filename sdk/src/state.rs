@@ -107,13 +107,15 @@ impl Shared {
         .await
     }
 
-    /// The current connection, waiting while a reconnect is in progress.
+    /// The current connection, waiting while a reconnect is in progress (or about to start).
     pub(crate) async fn connected(&self) -> Result<Arc<Connection>, SdkError> {
         let mut rx = self.link.subscribe();
         loop {
             let current = rx.borrow_and_update().clone();
             match current {
-                Link::Up(c) => return Ok(c),
+                // A connection whose transport already ended is about to be replaced: wait for that.
+                Link::Up(c) if c.rpc.is_connected() => return Ok(c),
+                Link::Up(_) => {}
                 Link::Closed(reason) => return Err(SdkError::Closed(Some(reason))),
                 Link::Down { .. } => {}
             }

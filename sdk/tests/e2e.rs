@@ -333,3 +333,58 @@ async fn wss_with_custom_ca_or_without_verification() {
         "system roots must not trust a private CA: {system:?}"
     );
 }
+
+#[tokio::test]
+async fn calls_wait_for_a_reconnect_and_time_out_without_one() {
+    let mut server = TestServer::start();
+    let client = admin(&server).await;
+    let mut changes = client.state_changes();
+    server.kill();
+    let noticed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(state) = changes.changed().await {
+            if matches!(state, ConnectionState::Reconnecting { .. }) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(noticed, Ok(true));
+    // While the service is down, a call with a short timeout fails as a timeout (kind Connection)…
+    let short = client.with_timeout(Duration::from_millis(300)).ping().await;
+    assert!(matches!(short, Err(SdkError::Timeout(_))), "{short:?}");
+    assert!(matches!(client.state(), ConnectionState::Reconnecting { .. }));
+    // …and one with room to wait completes once the service is back.
+    let waiting = tokio::spawn({
+        let client = client.with_timeout(Duration::from_secs(30));
+        async move { client.ping().await }
+    });
+    server.restart();
+    let result = waiting.await;
+    assert!(matches!(result, Ok(Ok(PingResult::Pong))), "{result:?}");
+}
+
+#[tokio::test]
+async fn without_reconnect_a_lost_connection_closes_the_client() {
+    let mut server = TestServer::start();
+    let options = ClientOptions {
+        reconnect: ReconnectPolicy::disabled(),
+        ..ClientOptions::default()
+    };
+    let client = Client::connect_with(&server.ws_url(), Credentials::api_key(&server.admin_key), options)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let mut changes = client.state_changes();
+    server.kill();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(state) = changes.changed().await {
+            if matches!(state, ConnectionState::Closed { .. }) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "state {:?}", client.state());
+    assert!(matches!(client.ping().await, Err(SdkError::Closed(Some(_)))));
+}
