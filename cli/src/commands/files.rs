@@ -38,15 +38,7 @@ pub async fn run(client: &Client, cmd: FilesCmd, out: Output) -> Result<(), CliE
             let kind = file_kind(a.file.kind, &a.file.filename)?;
             let dest = a.output.unwrap_or_else(|| PathBuf::from(&a.file.filename));
             let outcome = download_with_bar(client, kind, &a.file.filename, &dest, out).await?;
-            let summary = serde_json::json!({
-                "kind": kind.as_str(),
-                "filename": a.file.filename,
-                "path": outcome.path.display().to_string(),
-                "size": outcome.size,
-                "transferred": outcome.transferred,
-                "resumed_from": outcome.resumed_from,
-            });
-            out.emit(&summary, |_| describe(&outcome))
+            emit_download(kind, &a.file.filename, &outcome, out)
         }
         FilesCmd::Delete(a) => {
             let r = match file_kind(a.kind, &a.filename)? {
@@ -86,6 +78,20 @@ pub async fn download_with_bar(
             Err(e.into())
         }
     }
+}
+
+/// Prints a finished download: one line for people, or
+/// `{"kind","filename","path","size","transferred","resumed_from"}` with `--json`.
+pub fn emit_download(kind: FileKind, filename: &str, outcome: &DownloadOutcome, out: Output) -> Result<(), CliError> {
+    let summary = serde_json::json!({
+        "kind": kind.as_str(),
+        "filename": filename,
+        "path": outcome.path.display().to_string(),
+        "size": outcome.size,
+        "transferred": outcome.transferred,
+        "resumed_from": outcome.resumed_from,
+    });
+    out.emit(&summary, |_| describe(outcome))
 }
 
 /// One line about a finished download.

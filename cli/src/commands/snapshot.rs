@@ -3,7 +3,7 @@
 use camera_sdk::{Client, FileKind};
 
 use super::cameras::to_value;
-use super::files::download_with_bar;
+use super::files::{download_with_bar, emit_download};
 use crate::args::{ImageFormat, SnapshotArgs};
 use crate::exit::CliError;
 use crate::output::Output;
@@ -27,7 +27,8 @@ pub async fn run(client: &Client, a: SnapshotArgs, out: Output) -> Result<(), Cl
         .await?;
     out.emit(&r, |r| render::fields(out.style, &to_value(r)))?;
     if let Some(path) = a.output {
-        download_with_bar(client, FileKind::Snapshot, &r.filename, &path, out).await?;
+        let outcome = download_with_bar(client, FileKind::Snapshot, &r.filename, &path, out).await?;
+        emit_download(FileKind::Snapshot, &r.filename, &outcome, out)?;
     }
     Ok(())
 }
