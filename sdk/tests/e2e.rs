@@ -273,6 +273,16 @@ async fn snapshot_event_and_download() {
             // Already complete: nothing transferred the second time.
             let again = client.download(FileKind::Snapshot, &shot.filename, &dest, |_| {}).await;
             assert!(matches!(again, Ok(ref o) if o.transferred == 0), "{again:?}");
+            // A partial file resumes with Range and ends byte-identical.
+            let full = std::fs::read(&dest).unwrap_or_default();
+            let half = full.len() / 2;
+            assert!(std::fs::write(&dest, &full[..half]).is_ok());
+            let resumed = client.download(FileKind::Snapshot, &shot.filename, &dest, |_| {}).await;
+            assert!(
+                matches!(resumed, Ok(ref o) if o.resumed_from == half as u64 && o.size == shot.file_size),
+                "{resumed:?}"
+            );
+            assert_eq!(std::fs::read(&dest).ok(), Some(full));
         }
         Err(e) => assert_eq!(e.kind(), ErrorKind::NotFound, "download: {e}"),
     }
