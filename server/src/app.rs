@@ -17,7 +17,6 @@ use crate::store::Store;
 use crate::telemetry::RpcMetrics;
 use crate::transport::limits::{ConnectionCaps, HttpRateBuckets};
 use anyhow::Context;
-use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -62,13 +61,16 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     pub health: Arc<HealthMonitor>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// The OpenRPC document served by `rpc.discover` (built once).
-    pub openrpc: Arc<Value>,
+    /// The OpenRPC document served by `rpc.discover`, as text (built once; parsed per call, which is rare, so
+    /// the large tree is not held in memory).
+    pub openrpc: Arc<str>,
     pub tls_enabled: bool,
     pub cameras: Arc<crate::cameras::CameraRegistry>,
     pub snapshots: Arc<crate::media::snapshots::SnapshotService>,
     pub recorder: Arc<crate::media::recorder::Recorder>,
     pub files: Arc<crate::media::files::FileCatalog>,
+    pub storage: Arc<crate::storage::StorageService>,
+    pub download_tokens: Arc<crate::downloads::DownloadTokens>,
     pub started_at: OffsetDateTime,
     shutdown: watch::Sender<bool>,
 }
@@ -142,6 +144,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         clock.clone(),
         store.clone(),
     ));
+    let storage = crate::storage::StorageService::new(
+        &config,
+        store.clone(),
+        files.clone(),
+        recorder.clone(),
+        events.clone(),
+        clock.clone(),
+    );
 
     let tls = match (&config.server.tls.cert_file, &config.server.tls.key_file) {
         (Some(cert), Some(key)) => Some(crate::transport::tls::acceptor(cert, key)?),
@@ -166,14 +176,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         clock: clock.clone(),
         events: events.clone(),
         started_at,
-        checks: crate::health::standard_checks(
+        checks: storage.health_checks(crate::health::standard_checks(
             &config,
             connections.clone(),
             listener_bound.clone(),
             camera_probe.clone(),
             None,
             store.clone(),
-        ),
+        )),
         cameras: camera_probe,
         listener_bound,
         host: HostSampler::new(clock.clone(), config.storage.recordings_path.clone()),
@@ -184,7 +194,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         connection_caps: ConnectionCaps::new(&config.server),
         http_rate_buckets: HttpRateBuckets::new(&config.security),
         rpc_metrics: RpcMetrics::new(),
-        openrpc: Arc::new(camera_api::openrpc::document()),
+        openrpc: camera_api::openrpc::document().to_string().into(),
         tls_enabled: tls.is_some(),
         started_at,
         connections,
@@ -200,6 +210,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         snapshots,
         recorder: recorder.clone(),
         files,
+        storage: storage.clone(),
+        download_tokens: Arc::new(crate::downloads::DownloadTokens::new(
+            clock.clone(),
+            Duration::from_secs(config.security.download_token_ttl),
+        )),
         shutdown,
     });
 
@@ -211,6 +226,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
     health.refresh().await;
     tasks.spawn(health.clone().run(app.shutdown_signal()));
+    {
+        // Usage levels, low-space stops and retention runs; a level change asks for a health round.
+        let health = health.clone();
+        let on_level: crate::storage::monitor::LevelHook = Arc::new(move |_| health.request_refresh());
+        tasks.spawn(storage.clone().run_monitor(Some(on_level), app.shutdown_signal()));
+    }
+    tasks.spawn(crate::health::metrics::run_upkeep(prometheus.clone(), app.shutdown_signal()));
     {
         // First discovery scan (the readiness gate), then resume the recordings of the last run, then keep
         // reconciling.

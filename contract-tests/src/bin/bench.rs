@@ -92,6 +92,7 @@ async fn run(quick: bool) -> BenchResult<()> {
     let echo_url = format!("ws://{}", echo_addr.trim());
     let echo_one = throughput(&echo_url, None, 1, 1, &phases).await?;
     let echo_many = throughput(&echo_url, None, 100, 8, &phases).await?;
+    let echo_latency = open_loop_latency(&echo_url, None, 10_000, 20, phases.measure * 2).await?;
     let _ = echo.kill();
     let _ = echo.wait();
 
@@ -103,12 +104,18 @@ async fn run(quick: bool) -> BenchResult<()> {
     let rss_start = rss_kib(server.pid())?;
     let svc_one = throughput(&url, Some(&key), 1, 1, &phases).await?;
     let svc_many = throughput(&url, Some(&key), 100, 8, &phases).await?;
-    let latency = open_loop_latency(&url, &key, 10_000, 20, phases.measure * 2).await?;
+    let latency = open_loop_latency(&url, Some(&key), 10_000, 20, phases.measure * 2).await?;
 
     let rss_before_soak = rss_kib(server.pid())?;
     let soak = fixed_requests(&url, &key, 100, 8, phases.soak_requests).await?;
     let rss_after_soak = rss_kib(server.pid())?;
 
+    drop(server);
+    // Idle connections on a fresh server, so memory freed by the earlier phases does not hide their cost.
+    let dir = tempfile::tempdir()?;
+    let server = ServiceUnderTest::start(&server_bin, dir.path())?;
+    let url = format!("ws://{}/ws", server.rpc_addr);
+    let key = server.create_key()?;
     let rss_idle_base = rss_kib(server.pid())?;
     let mut idle = Vec::new();
     open_idle(&url, &key, 1_000, &mut idle).await?;
@@ -134,14 +141,13 @@ async fn run(quick: bool) -> BenchResult<()> {
         svc_many,
     );
     println!();
-    println!(
-        "open-loop latency at {} req/s (achieved {:.0} req/s, {} responses):",
-        10_000, latency.achieved_rps, latency.samples
-    );
-    println!(
-        "  p50 {:.3} ms   p99 {:.3} ms   p99.9 {:.3} ms   max {:.3} ms",
-        latency.p50_ms, latency.p99_ms, latency.p999_ms, latency.max_ms
-    );
+    for (name, l) in [("echo server", &echo_latency), ("camera-service", &latency)] {
+        println!(
+            "open-loop latency at 10000 req/s, {name:<14} (achieved {:.0} req/s, {} responses): \
+             p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms",
+            l.achieved_rps, l.samples, l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms
+        );
+    }
     println!();
     println!(
         "RSS at start:                         {:>8.1} MiB",
@@ -370,7 +376,7 @@ struct Latency {
 /// measuring from the schedule would charge the generator's timer to the server).
 async fn open_loop_latency(
     url: &str,
-    key: &str,
+    key: Option<&str>,
     rate: u64,
     connections: usize,
     duration: Duration,
@@ -380,7 +386,7 @@ async fn open_loop_latency(
     let start = Instant::now() + Duration::from_millis(100);
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let ws = connect(url, Some(key)).await?;
+        let ws = connect(url, key).await?;
         // Stagger connections evenly within one period.
         let offset = per_connection_period * c as u32 / connections as u32;
         tasks.push(tokio::spawn(open_loop_connection(
@@ -517,14 +523,26 @@ fn echo_server() -> BenchResult<()> {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
                     return;
                 };
-                while let Some(Ok(msg)) = ws.next().await {
-                    let Message::Text(text) = msg else { continue };
-                    let Ok(request) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
-                        continue;
-                    };
-                    let reply = serde_json::json!({"jsonrpc":"2.0","id":request["id"],"result":"pong"});
-                    if ws.send(Message::Text(reply.to_string().into())).await.is_err() {
-                        break;
+                // Answer every frame already received, then flush once (the batching the service does too).
+                while let Some(Ok(first)) = ws.next().await {
+                    let mut frame = Some(first);
+                    while let Some(msg) = frame.take() {
+                        if let Message::Text(text) = msg
+                            && let Ok(request) = serde_json::from_str::<serde_json::Value>(text.as_str())
+                        {
+                            let reply = serde_json::json!({"jsonrpc":"2.0","id":request["id"],"result":"pong"});
+                            if ws.feed(Message::Text(reply.to_string().into())).await.is_err() {
+                                return;
+                            }
+                        }
+                        frame = match ws.next().now_or_never() {
+                            Some(Some(Ok(msg))) => Some(msg),
+                            Some(_) => return,
+                            None => None,
+                        };
+                    }
+                    if ws.flush().await.is_err() {
+                        return;
                     }
                 }
             });

@@ -80,6 +80,8 @@ pub struct AuthService {
     pub(super) default_expiry_days: u32,
     pub(super) max_active_keys: u32,
     pub(super) revoked: RwLock<HashMap<String, RevokedKey>>,
+    /// Bumped whenever a revocation is learned, so live connections re-check their session without polling.
+    revocation_epoch: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -102,6 +104,7 @@ impl AuthService {
             default_expiry_days: config.api_keys.default_expiry_days,
             max_active_keys: config.api_keys.max_active_keys,
             revoked: RwLock::new(HashMap::new()),
+            revocation_epoch: tokio::sync::watch::Sender::new(0),
             clock,
         })
     }
@@ -254,11 +257,43 @@ impl AuthService {
 
     /// Records that sessions of `key_id` end at `r.ends_at` (keeps an earlier time).
     pub(super) fn note_revocation(&self, key_id: &str, r: RevokedKey) {
-        let mut revoked = self.revoked.write().unwrap_or_else(|p| p.into_inner());
-        revoked
-            .entry(key_id.to_owned())
-            .and_modify(|e| e.ends_at = e.ends_at.min(r.ends_at))
-            .or_insert(r);
+        let changed = {
+            let mut revoked = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+            match revoked.get_mut(key_id) {
+                Some(e) if e.ends_at <= r.ends_at => false,
+                Some(e) => {
+                    e.ends_at = r.ends_at;
+                    true
+                }
+                None => {
+                    revoked.insert(key_id.to_owned(), r);
+                    true
+                }
+            }
+        };
+        if changed {
+            self.revocation_epoch.send_modify(|epoch| *epoch += 1);
+        }
+    }
+
+    /// Changes whenever a key revocation (immediate or scheduled) becomes known.
+    pub fn revocation_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocation_epoch.subscribe()
+    }
+
+    /// When a session of `identity` ends: its credential expiry or its key's (scheduled) revocation.
+    pub fn session_ends_at(&self, identity: &Identity) -> Option<OffsetDateTime> {
+        let revoked_at = identity.key_id.as_ref().and_then(|key_id| {
+            self.revoked
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(key_id)
+                .map(|r| r.ends_at)
+        });
+        match (identity.expires_at, revoked_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Merges the store's revocations into the in-memory map and drops entries of expired keys.

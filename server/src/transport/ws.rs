@@ -3,8 +3,10 @@
 //!
 //! One task per connection multiplexes: inbound frames, responses of in-flight requests (run concurrently in a
 //! `FuturesUnordered`, at most `server.max_inflight_per_connection`; beyond that the socket is not read until one
-//! completes), outbound notifications from the bounded event queue, keepalive pings, and a 1 s tick for the
-//! slow-consumer check and for ending notifications when the session's credential was revoked or expired.
+//! completes), outbound notifications from the bounded event queue, keepalive pings, and revocation changes
+//! (ending notifications of a session whose key was revoked). No per-connection timer runs besides keepalive.
+//! Every socket write is bounded by `notifications.stall_timeout`; a peer that stops reading, or whose queue
+//! stays full that long, is closed with 1013.
 //! Close codes: 1001 shutdown, 1007 invalid UTF-8, 1009 message too big, 1013 slow consumer.
 //! Per-connection buffers are sized deliberately (read buffer `WS_READ_BUFFER`), so idle connections stay small.
 
@@ -127,8 +129,7 @@ async fn run_connection(
     let mut keepalive = tokio::time::interval(Duration::from_secs(server.ping_interval_secs));
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     keepalive.reset();
-    let mut stall_check = tokio::time::interval(Duration::from_secs(1));
-    stall_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut revocations = app.auth.revocation_changes();
     let mut shutdown = app.shutdown_signal();
     let mut inflight = FuturesUnordered::new();
     let mut last_heard = Instant::now();
@@ -139,7 +140,7 @@ async fn run_connection(
             _ = async { shutdown.wait_for(|down| *down).await.is_ok() } => {
                 // Deliver what is already queued (e.g. `system.shutdown`) before closing.
                 while let Ok(note) = notifications.try_recv() {
-                    if socket.send(Message::Text(note.as_ref().into())).await.is_err() {
+                    if within(stall_timeout, socket.send(Message::Text(note.as_ref().into()))).await.is_err() {
                         break;
                     }
                 }
@@ -148,19 +149,23 @@ async fn run_connection(
             Some(reply) = inflight.next(), if !inflight.is_empty() => {
                 // Feed every reply that is ready, then flush once: a pipelined burst costs one write.
                 let mut ready = Some(reply);
-                let mut failed = false;
+                let mut failed = None;
                 while let Some(reply) = ready.take() {
                     if let Some(text) = reply {
                         let text: String = text;
-                        if socket.feed(Message::Text(text.into())).await.is_err() {
-                            failed = true;
+                        if let Err(e) = within(stall_timeout, socket.feed(Message::Text(text.into()))).await {
+                            failed = Some(e);
                             break;
                         }
                     }
                     ready = inflight.next().now_or_never().flatten();
                 }
-                if failed || socket.flush().await.is_err() {
-                    break None;
+                let flushed = match failed {
+                    Some(e) => Err(e),
+                    None => within(stall_timeout, socket.flush()).await,
+                };
+                if let Err(e) = flushed {
+                    break e.close();
                 }
             }
             frame = socket.recv(), if inflight.len() < max_inflight => {
@@ -180,8 +185,8 @@ async fn run_connection(
                         Some(Ok(Message::Binary(_))) => {
                             let err = crate::Error::new(crate::ErrorKind::InvalidRequest, "binary_frame", "Binary frames are not accepted; send JSON text");
                             let reply = write_error(null_id(), &error_object(&err), None);
-                            if socket.send(Message::Text(reply.into())).await.is_err() {
-                                outcome = Some(None);
+                            if let Err(e) = within(stall_timeout, socket.send(Message::Text(reply.into()))).await {
+                                outcome = Some(e.close());
                                 break;
                             }
                         }
@@ -197,8 +202,22 @@ async fn run_connection(
                 }
             }
             Some(note) = notifications.recv() => {
-                if socket.send(Message::Text(note.as_ref().into())).await.is_err() {
-                    break None;
+                if let Err(e) = within(stall_timeout, socket.send(Message::Text(note.as_ref().into()))).await {
+                    break e.close();
+                }
+                // The queue may stay full although frames leave: a consumer slower than the producers.
+                if subscriber.stalled_for(app.clock.elapsed()).is_some_and(|d| d >= stall_timeout) {
+                    break Some((1013, "slow consumer"));
+                }
+            }
+            Ok(()) = revocations.changed() => {
+                // A key was revoked (API, offline CLI, or a rotation's grace period): end or shorten this
+                // connection's notifications accordingly. Requests are checked on every call anyway.
+                if let Some(session) = conn.session() {
+                    match app.auth.check_session(&session.identity) {
+                        Err(_) => subscriber.on_session_ended(),
+                        Ok(()) => subscriber.on_authenticated(app.auth.session_ends_at(&session.identity)),
+                    }
                 }
             }
             _ = keepalive.tick() => {
@@ -206,17 +225,8 @@ async fn run_connection(
                     tracing::debug!(conn = id, "no pong within the timeout; dropping");
                     break None;
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break None;
-                }
-            }
-            _ = stall_check.tick() => {
-                if subscriber.stalled_for(app.clock.elapsed()).is_some_and(|d| d >= stall_timeout) {
-                    break Some((1013, "slow consumer"));
-                }
-                // A revoked or expired credential (by API, offline CLI or rotation grace) stops notifications.
-                if conn.session().is_some_and(|s| app.auth.check_session(&s.identity).is_err()) {
-                    subscriber.on_session_ended();
+                if let Err(e) = within(stall_timeout, socket.send(Message::Ping(Default::default()))).await {
+                    break e.close();
                 }
             }
         }
@@ -232,6 +242,36 @@ async fn run_connection(
     app.events.unregister(&conn.client_id);
     metrics::gauge!("camera_service_ws_connections").decrement(1.0);
     tracing::debug!(conn = id, "websocket closed");
+}
+
+/// Why a send did not complete.
+enum SendFailure {
+    /// The peer is gone or the socket failed.
+    Gone,
+    /// The peer stopped reading: the send did not finish within `notifications.stall_timeout`.
+    Stalled,
+}
+
+impl SendFailure {
+    /// The close frame to attempt for this failure.
+    fn close(self) -> Option<(u16, &'static str)> {
+        match self {
+            SendFailure::Gone => None,
+            SendFailure::Stalled => Some((1013, "slow consumer")),
+        }
+    }
+}
+
+/// Bounds one socket write: a peer that stops reading cannot hold the connection task forever.
+async fn within(
+    limit: Duration,
+    send: impl std::future::Future<Output = Result<(), axum::Error>>,
+) -> Result<(), SendFailure> {
+    match tokio::time::timeout(limit, send).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(SendFailure::Gone),
+        Err(_) => Err(SendFailure::Stalled),
+    }
 }
 
 /// Read errors that RFC 6455 answers with a close code: too big (1009) and invalid UTF-8 (1007).

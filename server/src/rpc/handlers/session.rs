@@ -56,7 +56,7 @@ pub async fn authenticate(call: Call, params: Map<String, Value>) -> crate::Resu
 }
 
 pub async fn discover(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
-    let mut document = call.app.openrpc.as_ref().clone();
+    let mut document: Value = serde_json::from_str(&call.app.openrpc).map_err(Error::internal)?;
     if let Some(base) = call.conn.base_url() {
         let ws = base.replacen("http", "ws", 1);
         document["servers"] = serde_json::json!([{"name": "this server", "url": format!("{ws}/ws")}]);
