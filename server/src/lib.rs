@@ -11,6 +11,7 @@ pub mod cameras;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod downloads;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -25,6 +25,7 @@ use tower::ServiceExt;
 pub fn router(app: Arc<AppState>) -> Router {
     let cross_origin = Router::new()
         .route("/rpc", post(http_rpc::rpc).fallback(http_error::method_not_allowed))
+        .merge(crate::downloads::http::routes())
         .layer(axum::middleware::from_fn_with_state(app.clone(), cors::cors));
     Router::new()
         .route("/ws", get(ws::upgrade).fallback(http_error::method_not_allowed))

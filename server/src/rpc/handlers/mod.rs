@@ -3,6 +3,7 @@
 //! contract's method list identical.
 
 pub mod cameras;
+pub mod downloads;
 pub mod events;
 pub mod files;
 pub mod keys;
@@ -51,7 +52,7 @@ dispatch_table! {
     "delete_recording" => files::delete_recording,
     "delete_snapshot" => files::delete_snapshot,
     "issue_token" => keys::issue_token,
-    "get_download_url" => pending::not_implemented,
+    "get_download_url" => downloads::get_download_url,
     "create_api_key" => keys::create_api_key,
     "list_api_keys" => keys::list_api_keys,
     "revoke_api_key" => keys::revoke_api_key,
