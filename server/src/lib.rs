@@ -17,6 +17,7 @@ pub mod events;
 pub mod health;
 pub mod media;
 pub mod rpc;
+pub mod storage;
 pub mod store;
 pub mod telemetry;
 pub mod transport;

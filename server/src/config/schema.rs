@@ -125,6 +125,10 @@ pub struct StorageConfig {
     pub warn_percent: f64,
     #[serde(deserialize_with = "percent")]
     pub block_percent: f64,
+    /// Treat the storage as a volume of this many bytes holding only the media (recordings + snapshots)
+    /// instead of reading the filesystem's size: quotas, and low-space tests without filling a disk.
+    #[serde(deserialize_with = "opt_positive_u64")]
+    pub capacity_bytes: Option<u64>,
 }
 
 impl Default for StorageConfig {
@@ -134,6 +138,7 @@ impl Default for StorageConfig {
             snapshots_path: PathBuf::from("./data/snapshots"),
             warn_percent: 80.0,
             block_percent: 95.0,
+            capacity_bytes: None,
         }
     }
 }
@@ -444,6 +449,12 @@ fn positive_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
 }
 fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     in_range(d, 1, u64::MAX, "value")
+}
+fn opt_positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom("0 is out of range: value must be null or at least 1")),
+        v => Ok(v),
+    }
 }
 fn positive_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     in_range(d, 1, u32::MAX, "value")

@@ -269,7 +269,7 @@ impl FileCatalog {
             .with("id", filename)
             .suggest("Stop the recording first"));
         }
-        self.delete(FileKind::Recording, filename).await?;
+        self.delete(FileKind::Recording, filename, "api").await?;
         lock(&self.durations).remove(filename);
         Ok(Deleted {
             filename: filename.to_owned(),
@@ -280,7 +280,7 @@ impl FileCatalog {
 
     pub async fn delete_snapshot(&self, filename: &str) -> crate::Result<Deleted> {
         check_name(filename)?;
-        self.delete(FileKind::Snapshot, filename).await?;
+        self.delete(FileKind::Snapshot, filename, "api").await?;
         Ok(Deleted {
             filename: filename.to_owned(),
             deleted: true,
@@ -288,9 +288,23 @@ impl FileCatalog {
         })
     }
 
+    /// Deletes a file for the retention rules (`file.deleted` with `reason: "retention"`); refuses the segment
+    /// a recording is writing (`file_in_use`), like `delete_recording`.
+    pub async fn delete_for_retention(&self, kind: FileKind, filename: &str) -> crate::Result<()> {
+        check_name(filename)?;
+        if kind == FileKind::Recording && self.recorder.files_in_progress().iter().any(|f| f == filename) {
+            return Err(Error::new(ErrorKind::InvalidState, "file_in_use", format!("{filename} is being recorded"))
+                .with("resource", "recording")
+                .with("id", filename));
+        }
+        self.delete(kind, filename, "retention").await?;
+        lock(&self.durations).remove(filename);
+        Ok(())
+    }
+
     // ---- internals ----
 
-    async fn delete(&self, kind: FileKind, filename: &str) -> crate::Result<()> {
+    async fn delete(&self, kind: FileKind, filename: &str, reason: &'static str) -> crate::Result<()> {
         let known = self.known_one(kind, filename).await;
         let dir = self.dir(kind).to_owned();
         let name = filename.to_owned();
@@ -329,7 +343,7 @@ impl FileCatalog {
             .unwrap_or_default();
         self.events.publish(
             "file.deleted",
-            json!({"kind": kind.as_str(), "filename": filename, "device": device, "reason": "api"}),
+            json!({"kind": kind.as_str(), "filename": filename, "device": device, "reason": reason}),
         );
         tracing::info!(kind = kind.as_str(), filename, "file deleted");
         Ok(())

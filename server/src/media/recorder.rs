@@ -27,7 +27,7 @@ use crate::clock::{Clock, SleepFuture, format_timestamp};
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::media::ffmpeg::{Ffmpeg, FfmpegError, FfmpegProcess, Role};
-use crate::media::{blocking, check_free_space, download_url, input_args, name_stamp, storage_unavailable};
+use crate::media::{blocking, download_url, input_args, name_stamp, storage_unavailable};
 use crate::store::{Store, parse_opt_sql_time, parse_sql_time, sql_time};
 use crate::{Error, ErrorKind};
 use serde::Serialize;
@@ -213,7 +213,8 @@ pub struct Recorder {
     segment_duration: u64,
     start_timeout: Duration,
     default_format: String,
-    block_percent: f64,
+    /// Refuses new media at `storage.block_percent` (-32060).
+    storage: crate::storage::StorageGuard,
     public_base_url: Option<String>,
     cameras: Arc<CameraRegistry>,
     ffmpeg: Ffmpeg,
@@ -239,7 +240,7 @@ impl Recorder {
             segment_duration: config.recording.segment_duration,
             start_timeout: Duration::from_secs(config.recording.start_timeout),
             default_format: config.recording.default_format.clone(),
-            block_percent: config.storage.block_percent,
+            storage: crate::storage::StorageGuard::new(config),
             public_base_url: config.server.public_base_url.clone(),
             cameras,
             ffmpeg,
@@ -261,9 +262,7 @@ impl Recorder {
         let format = self.format(req.format.as_deref())?;
         let source = self.cameras.usable_source(&req.device)?;
         let reservation = self.reserve(&req.device)?;
-        let dir = self.dir.clone();
-        let block = self.block_percent;
-        blocking(move || check_free_space(&dir, block)).await?;
+        self.storage.ensure_space().await?;
 
         let (process, opened, first) = self.launch(&req.device, &source, format).await?;
         let start_time = self.clock.now();

@@ -18,7 +18,7 @@ use crate::clock::{Clock, format_timestamp};
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::media::ffmpeg::{Ffmpeg, FfmpegError, Role};
-use crate::media::{blocking, check_free_space, download_url, input_args, name_stamp, storage_unavailable};
+use crate::media::{blocking, download_url, input_args, name_stamp, storage_unavailable};
 use crate::store::Store;
 use crate::{Error, ErrorKind};
 use serde::Serialize;
@@ -96,7 +96,8 @@ pub struct SnapshotService {
     default_format: String,
     default_quality: u32,
     timeout: Duration,
-    block_percent: f64,
+    /// Refuses new media at `storage.block_percent` (-32060).
+    storage: crate::storage::StorageGuard,
     public_base_url: Option<String>,
     cameras: Arc<CameraRegistry>,
     ffmpeg: Ffmpeg,
@@ -154,7 +155,7 @@ impl SnapshotService {
             default_format: config.snapshots.format.clone(),
             default_quality: config.snapshots.quality,
             timeout: Duration::from_secs(config.snapshots.timeout),
-            block_percent: config.storage.block_percent,
+            storage: crate::storage::StorageGuard::new(config),
             public_base_url: config.server.public_base_url.clone(),
             cameras,
             ffmpeg,
@@ -174,9 +175,7 @@ impl SnapshotService {
     pub async fn take(&self, req: SnapshotRequest) -> crate::Result<SnapshotResult> {
         let plan = plan(req.filename.as_deref(), req.format.as_deref(), &self.default_format)?;
         let source = self.cameras.usable_source(&req.device)?;
-        let dir = self.dir.clone();
-        let block = self.block_percent;
-        blocking(move || check_free_space(&dir, block)).await?;
+        self.storage.ensure_space().await?;
 
         let lane = self.lane(&req.device);
         let Some(_place) = LanePlace::enter(&lane) else {

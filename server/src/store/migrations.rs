@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: crate::media::MIGRATION_NAME,
         sql: crate::media::MIGRATION_SQL,
     },
+    Migration {
+        version: 3,
+        name: crate::storage::MIGRATION_NAME,
+        sql: crate::storage::MIGRATION_SQL,
+    },
 ];
 
 /// Brings `conn` up to the last version of `migrations`.

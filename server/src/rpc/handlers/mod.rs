@@ -10,6 +10,7 @@ pub mod keys;
 pub mod recording;
 pub mod session;
 pub mod snapshots;
+pub mod storage;
 pub mod system;
 
 use crate::rpc::call::Call;
@@ -62,9 +63,9 @@ dispatch_table! {
     "get_streams" => pending::not_implemented,
     "start_streaming" => pending::not_implemented,
     "stop_streaming" => pending::not_implemented,
-    "get_storage_info" => pending::not_implemented,
-    "set_retention_policy" => pending::not_implemented,
-    "cleanup_old_files" => pending::not_implemented,
+    "get_storage_info" => storage::get_storage_info,
+    "set_retention_policy" => storage::set_retention_policy,
+    "cleanup_old_files" => storage::cleanup_old_files,
     "get_status" => system::get_status,
     "get_system_status" => system::get_system_status,
     "get_server_info" => system::get_server_info,
