@@ -466,8 +466,8 @@ impl<'a> Reference<'a> {
         Ok(())
     }
 
-    /// A short Markdown type: `string`, `integer`, `string \| null`, `` [`Camera`](#type-camera)[] ``,
-    /// `map<string, …>`.
+    /// A short Markdown type: `string`, `integer`, `string | null`, `` [`Camera`](#type-camera)[] ``,
+    /// `map of …` (an object keyed by strings).
     fn type_of(&self, schema: &Value) -> String {
         if let Some(name) = ref_name(schema) {
             return if self.linked_types.contains(name) {
@@ -497,7 +497,7 @@ impl<'a> Reference<'a> {
                     None => "array".to_owned(),
                 },
                 "object" => match schema.get("additionalProperties") {
-                    Some(v) if v.is_object() => format!("map<string, {}>", self.type_of(v)),
+                    Some(v) if v.is_object() => format!("map of {}", self.type_of(v)),
                     _ => "object".to_owned(),
                 },
                 "string" if schema["format"] == "date-time" => "timestamp".to_owned(),
@@ -666,7 +666,11 @@ fn bounds(schema: &Value) -> Vec<String> {
 
 /// `1..100`, `≥ 0`, `> 0, ≤ 1000000`, `≤ 9`.
 fn range(schema: &Value, min: &str, exclusive_min: &str, max: &str) -> Option<String> {
-    let (lo, lo_excl, hi) = (schema.get(min), schema.get(exclusive_min), schema.get(max));
+    let (lo, lo_excl, hi) = (
+        schema.get(min).map(number),
+        schema.get(exclusive_min).map(number),
+        schema.get(max).map(number),
+    );
     match (lo, lo_excl, hi) {
         (Some(lo), _, Some(hi)) => Some(format!("{lo}..{hi}")),
         (Some(lo), _, None) => Some(format!("≥ {lo}")),
@@ -681,9 +685,17 @@ fn range(schema: &Value, min: &str, exclusive_min: &str, max: &str) -> Option<St
 fn span(min: &Value, max: &Value) -> Option<String> {
     match (min, max) {
         (Value::Null, Value::Null) => None,
-        (lo, Value::Null) => Some(format!("≥ {lo}")),
-        (Value::Null, hi) => Some(format!("≤ {hi}")),
-        (lo, hi) => Some(format!("{lo}..{hi}")),
+        (lo, Value::Null) => Some(format!("≥ {}", number(lo))),
+        (Value::Null, hi) => Some(format!("≤ {}", number(hi))),
+        (lo, hi) => Some(format!("{}..{}", number(lo), number(hi))),
+    }
+}
+
+/// A bound as written by people: `50` rather than `50.0`, `0.5` as is.
+fn number(value: &Value) -> String {
+    match value.as_f64() {
+        Some(f) if value.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        _ => value.to_string(),
     }
 }
 
@@ -771,8 +783,12 @@ mod tests {
         );
         assert_eq!(bounds(&json!({"type": "integer", "minimum": 0})), ["≥ 0"]);
         assert_eq!(
-            bounds(&json!({"type": "number", "exclusiveMinimum": 0, "maximum": 1000000})),
+            bounds(&json!({"type": "number", "exclusiveMinimum": 0.0, "maximum": 1000000.0})),
             ["> 0, ≤ 1000000"]
+        );
+        assert_eq!(
+            bounds(&json!({"type": "number", "minimum": 0.5, "maximum": 50.0})),
+            ["0.5..50"]
         );
         assert_eq!(
             bounds(&json!({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-z]+$"})),
@@ -807,7 +823,7 @@ mod tests {
         );
         assert_eq!(
             r.type_of(&json!({"type": "object", "additionalProperties": {"$ref": "#/components/schemas/A"}})),
-            "map<string, [`A`](#type-a)>"
+            "map of [`A`](#type-a)"
         );
         assert_eq!(
             r.type_of(&json!({"allOf": [{"$ref": "#/components/schemas/A"}]})),
