@@ -72,6 +72,10 @@ pub struct AppState {
     pub storage: Arc<crate::storage::StorageService>,
     pub download_tokens: Arc<crate::downloads::DownloadTokens>,
     pub started_at: OffsetDateTime,
+    /// The backend decided at start (`get_server_info.backend`).
+    pub backend: crate::mediamtx::Backend,
+    /// Streaming over MediaMTX; `None` in the standalone backend.
+    pub streaming: Option<Arc<crate::mediamtx::streaming::StreamingService>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -172,6 +176,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::new(move || readiness.listener_bound())
     };
     let camera_probe: Arc<dyn crate::health::CameraMonitorProbe> = cameras.clone();
+    let mut media_server = crate::mediamtx::MediaServer::start(
+        &config,
+        cameras.clone(),
+        crate::media::ffmpeg::Ffmpeg::default(),
+        events.clone(),
+        clock.clone(),
+        shutdown.subscribe(),
+    )
+    .await
+    .context("starting the MediaMTX backend")?;
     let health = HealthMonitor::new(HealthDeps {
         clock: clock.clone(),
         events: events.clone(),
@@ -181,7 +195,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             connections.clone(),
             listener_bound.clone(),
             camera_probe.clone(),
-            None,
+            media_server.health_check(),
             store.clone(),
         )),
         cameras: camera_probe,
@@ -210,6 +224,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         snapshots,
         recorder: recorder.clone(),
         files,
+        backend: media_server.backend,
+        streaming: media_server.streaming.clone(),
         storage: storage.clone(),
         download_tokens: Arc::new(crate::downloads::DownloadTokens::new(
             clock.clone(),
@@ -248,6 +264,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             cameras.run(shutdown).await;
         });
     }
+    media_server.spawn(&mut tasks, health.clone(), &app.shutdown_signal());
     tasks.spawn(serve_health(health_listener, HealthServerState { monitor: health.clone(), metrics: prometheus }, app.shutdown_signal()));
 
     announce_listening(rpc_addr, health_addr, app.tls_enabled);

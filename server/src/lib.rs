@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod media;
+pub mod mediamtx;
 pub mod rpc;
 pub mod storage;
 pub mod store;

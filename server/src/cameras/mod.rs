@@ -193,6 +193,9 @@ struct Entry {
     configured: bool,
 }
 
+/// Builds the `streams` of a camera object from its id.
+pub type StreamUrlsFn = Arc<dyn Fn(&str) -> StreamUrls + Send + Sync>;
+
 /// The registry. Construct with [`CameraRegistry::new`], then spawn [`CameraRegistry::run`].
 pub struct CameraRegistry {
     entries: RwLock<HashMap<String, Entry>>,
@@ -205,6 +208,8 @@ pub struct CameraRegistry {
     scan_lock: tokio::sync::Mutex<()>,
     /// Clock `elapsed()` when the last scan finished.
     last_scan: std::sync::Mutex<Option<Duration>>,
+    /// Fills camera objects' `streams` (set once by the MediaMTX backend; `{}` without it).
+    stream_urls: std::sync::OnceLock<StreamUrlsFn>,
     changes: broadcast::Sender<StatusChange>,
 }
 
@@ -271,6 +276,7 @@ impl CameraRegistry {
             scanning: AtomicBool::new(false),
             scan_lock: tokio::sync::Mutex::new(()),
             last_scan: std::sync::Mutex::new(None),
+            stream_urls: std::sync::OnceLock::new(),
             changes,
         });
         registry.update_gauge();
@@ -332,6 +338,27 @@ impl CameraRegistry {
             _ => entry.validation,
         };
         Ok(summarize(id, &entry.modes, validation))
+    }
+
+    /// The source of a camera, whatever its status (the MediaMTX backend keeps a path for every camera).
+    pub fn source(&self, id: &str) -> Option<CameraSource> {
+        self.read().get(id).map(|e| e.source.clone())
+    }
+
+    /// Makes every camera object carry stream URLs from `urls` (MediaMTX backend; set once, before clients
+    /// connect). Existing entries are updated without events.
+    pub fn set_stream_urls(&self, urls: StreamUrlsFn) {
+        if self.stream_urls.set(urls).is_err() {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        for (id, entry) in entries.iter_mut() {
+            entry.camera.streams = self.streams_for(id);
+        }
+    }
+
+    fn streams_for(&self, id: &str) -> StreamUrls {
+        self.stream_urls.get().map(|f| f(id)).unwrap_or_default()
     }
 
     /// The source of a camera that can be captured now: -32010 `camera_not_found` when unknown, -32020
@@ -489,8 +516,9 @@ impl CameraRegistry {
     }
 
     /// Replaces a camera's entry and tells everyone what changed.
-    fn apply(&self, new: Entry) {
+    fn apply(&self, mut new: Entry) {
         let id = new.camera.device.clone();
+        new.camera.streams = self.streams_for(&id);
         let old = {
             let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
             entries.insert(id.clone(), new.clone())

@@ -294,6 +294,16 @@ pub struct MediamtxConfig {
     /// Host put into stream URLs; null: the host the client connected to.
     pub public_host: Option<String>,
     pub managed: Option<ManagedMediamtxConfig>,
+    /// Control API credentials: basic (`api_user` + `api_password`) or a bearer token (`api_token`).
+    pub api_user: Option<String>,
+    pub api_password: Option<String>,
+    pub api_token: Option<String>,
+    /// MediaMTX's listener ports, used in stream URLs (and by the service's own RTSP reader).
+    pub rtsp_port: u16,
+    pub hls_port: u16,
+    pub webrtc_port: u16,
+    /// MediaMTX serves RTSP/HLS/WebRTC with TLS: URLs use rtsps:// and https://.
+    pub tls: bool,
 }
 
 impl Default for MediamtxConfig {
@@ -303,6 +313,13 @@ impl Default for MediamtxConfig {
             api_url: "http://127.0.0.1:9997".into(),
             public_host: None,
             managed: None,
+            api_user: None,
+            api_password: None,
+            api_token: None,
+            rtsp_port: 8554,
+            hls_port: 8888,
+            webrtc_port: 8889,
+            tls: false,
         }
     }
 }

@@ -17,7 +17,7 @@ fn to_value(result: impl Serialize) -> crate::Result<Value> {
 
 pub async fn get_camera_list(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let _: GetCameraListParams = parse(params)?;
-    let cameras: Vec<Camera> = call.app.cameras.list().iter().map(Camera::from).collect();
+    let cameras: Vec<Camera> = call.app.cameras.list().iter().map(|c| with_streams(&call, c)).collect();
     let connected = cameras.iter().filter(|c| c.status == "CONNECTED").count() as u64;
     to_value(GetCameraListResult {
         total: cameras.len() as u64,
@@ -30,17 +30,32 @@ pub async fn get_camera_status(call: Call, params: Map<String, Value>) -> crate:
     let p: DeviceParams = parse(params)?;
     let camera = call.app.cameras.camera(&p.device)?;
     let capabilities = call.app.cameras.capabilities(&p.device)?;
+    // Standalone backend: no stream publisher, so no stream metrics and never pinned.
+    let (metrics, streaming) = call
+        .app
+        .streaming
+        .as_ref()
+        .map_or((CameraStreamMetrics::default(), false), |s| s.camera_metrics(&p.device));
     to_value(GetCameraStatusResult {
-        camera: Camera::from(&camera),
-        // Standalone backend: no stream publisher, so no stream metrics and never pinned.
-        metrics: CameraStreamMetrics::default(),
+        camera: with_streams(&call, &camera),
+        metrics,
         capabilities: CapabilitySummary {
             formats: capabilities.formats,
             resolutions: capabilities.resolutions,
         },
         recording: call.app.recorder.status(&p.device).into(),
-        streaming: false,
+        streaming,
     })
+}
+
+/// The camera object with stream URLs for the host this client connected with (MediaMTX backend; `{}` in
+/// standalone).
+fn with_streams(call: &Call, camera: &crate::cameras::Camera) -> Camera {
+    let mut wire = Camera::from(camera);
+    if let Some(streaming) = &call.app.streaming {
+        wire.streams = streaming.urls(&camera.device, call.conn.host.as_deref());
+    }
+    wire
 }
 
 pub async fn get_camera_capabilities(call: Call, params: Map<String, Value>) -> crate::Result<Value> {

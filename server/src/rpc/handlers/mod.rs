@@ -10,6 +10,7 @@ pub mod keys;
 pub mod recording;
 pub mod session;
 pub mod snapshots;
+pub mod streaming;
 pub mod storage;
 pub mod system;
 
@@ -58,11 +59,11 @@ dispatch_table! {
     "list_api_keys" => keys::list_api_keys,
     "revoke_api_key" => keys::revoke_api_key,
     "rotate_api_key" => keys::rotate_api_key,
-    "get_stream_url" => pending::not_implemented,
-    "get_stream_status" => pending::not_implemented,
-    "get_streams" => pending::not_implemented,
-    "start_streaming" => pending::not_implemented,
-    "stop_streaming" => pending::not_implemented,
+    "get_stream_url" => streaming::get_stream_url,
+    "get_stream_status" => streaming::get_stream_status,
+    "get_streams" => streaming::get_streams,
+    "start_streaming" => streaming::start_streaming,
+    "stop_streaming" => streaming::stop_streaming,
     "get_storage_info" => storage::get_storage_info,
     "set_retention_policy" => storage::set_retention_policy,
     "cleanup_old_files" => storage::cleanup_old_files,

@@ -30,7 +30,7 @@ pub async fn get_system_status(call: Call, _params: Map<String, Value>) -> crate
 }
 
 pub async fn get_server_info(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
-    to_value(server_info(&call.app.config))
+    to_value(server_info(&call.app.config, call.app.backend.as_str()))
 }
 
 pub async fn get_metrics(call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
@@ -90,9 +90,9 @@ fn camera_metrics(cameras: &CameraMonitorSnapshot) -> CameraMetrics {
     }
 }
 
-/// The active backend of API.md §4.0: `standalone` when ffmpeg is chosen or MediaMTX is disabled, else
-/// `mediamtx`. (`auto` with an unreachable MediaMTX at start is decided by the media services once they
-/// exist; until then `auto` with MediaMTX enabled reports `mediamtx`.)
+/// The backend the configuration asks for (API.md §4.0): `standalone` when ffmpeg is chosen or MediaMTX is
+/// disabled, else `mediamtx`. The backend actually running is decided at start (`auto` with an unreachable
+/// MediaMTX runs standalone) and kept in `AppState::backend`; `get_server_info` reports that one.
 pub fn active_backend(config: &Config) -> &'static str {
     if config.recording.backend == RecordingBackend::Ffmpeg || !config.mediamtx.enabled {
         "standalone"
@@ -101,9 +101,8 @@ pub fn active_backend(config: &Config) -> &'static str {
     }
 }
 
-/// The `get_server_info` result.
-pub fn server_info(config: &Config) -> GetServerInfoResult {
-    let backend = active_backend(config);
+/// The `get_server_info` result for the running `backend` (`mediamtx` or `standalone`).
+pub fn server_info(config: &Config, backend: &str) -> GetServerInfoResult {
     let standalone = backend == "standalone";
     let mut capabilities = vec!["snapshots", "recordings"];
     if !standalone {
@@ -143,7 +142,7 @@ mod tests {
     #[test]
     fn server_info_follows_the_backend() {
         let mut config = Config::default();
-        let info = server_info(&config);
+        let info = server_info(&config, active_backend(&config));
         assert_eq!(info.backend, "mediamtx");
         assert!(info.capabilities.contains(&"streaming".to_owned()));
         assert_eq!(info.supported_formats, ["fmp4", "mp4", "jpg", "png"]);
@@ -162,7 +161,7 @@ mod tests {
         );
 
         config.recording.backend = RecordingBackend::Ffmpeg;
-        let info = server_info(&config);
+        let info = server_info(&config, active_backend(&config));
         assert_eq!(info.backend, "standalone");
         assert!(!info.capabilities.contains(&"streaming".to_owned()));
         assert!(info.supported_formats.contains(&"mkv".to_owned()));

@@ -1,0 +1,666 @@
+//! The reconciler: keeps MediaMTX in step with the desired state and tells the rest of the service what
+//! MediaMTX is doing.
+//!
+//! Every [`POLL_INTERVAL`] of the injected clock (or at once when woken) it:
+//! 1. reads `GET /v3/info` — the link is up or down; a changed `started` means MediaMTX restarted and lost
+//!    every path added through the API (versions before v1.15 have no `/v3/info`: a 404 counts as up, and a
+//!    restart shows up as drift instead);
+//! 2. applies the desired paths ([`super::desired`]) with replace semantics: all of them after a restart or a
+//!    reconnect, otherwise the ones whose desired configuration changed, and every [`DRIFT_CHECK_INTERVAL`]
+//!    the ones whose configuration in MediaMTX differs from the desired one or is missing; paths it created
+//!    and no longer wants are deleted. Paths it did not create are never touched;
+//! 3. reads `GET /v3/paths/list` and publishes `mediamtx.*` events for the managed paths that changed.
+//!
+//! Invariants:
+//! - The link state is the one answer to "can MediaMTX be used right now": while it is down every caller gets
+//!   -32050 `mediamtx_unavailable` without a network round trip ([`Reconciler::ensure_up`]). Any request that
+//!   finds MediaMTX unreachable turns the link down at once and wakes the loop, which turns it up again as soon
+//!   as MediaMTX answers. Transitions bump a generation on a watch channel (the app turns that into a health
+//!   refresh, hence a `system_health_update`) and set `camera_service_mediamtx_up`.
+//! - Applies are serialized by an async mutex; the state lock is a std mutex never held across an await.
+//! - Readers the service itself runs (the keepalive reader of a pinned stream) are registered with
+//!   [`Reconciler::set_own_readers`] and never counted as viewers.
+
+use super::client::{ClientError, MediamtxClient, PathConfWrite, PathState};
+use super::desired::{PathSettings, drift, path_conf};
+use crate::cameras::CameraRegistry;
+use crate::clock::Clock;
+use crate::events::EventBus;
+use crate::health::{ComponentReport, ComponentState, HealthStatus};
+use camera_api::types::StreamItem;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// How often MediaMTX is polled.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the configuration in MediaMTX is compared with the desired one.
+pub const DRIFT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// A restart seen less than this long ago makes the health component `degraded`.
+pub const RESTART_DEGRADED_FOR: Duration = Duration::from_secs(60);
+/// Window of the `bitrate` figure.
+pub const BITRATE_WINDOW: Duration = Duration::from_secs(10);
+/// Oldest MediaMTX with Control API v3 path semantics the service supports.
+pub const MIN_VERSION: (u64, u64, u64) = (1, 2, 0);
+/// Byte-count samples kept per path (one per poll; a little more than the bitrate window).
+const SAMPLES_KEPT: usize = 16;
+
+/// Whether MediaMTX can be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// Not contacted yet.
+    Unknown,
+    Up,
+    Down,
+}
+
+/// What is known about the MediaMTX instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub state: LinkState,
+    /// `None` before the first answer, or for versions without `/v3/info` (before v1.15).
+    pub version: Option<String>,
+    pub started: Option<String>,
+    /// Why it is down.
+    pub error: Option<String>,
+    /// `clock.elapsed()` when a restart was last seen.
+    pub last_restart: Option<Duration>,
+}
+
+struct Inner {
+    link: Link,
+    /// What MediaMTX holds from us, as far as we know (name → configuration sent).
+    applied: BTreeMap<String, PathConfWrite>,
+    /// Apply every desired path at the next poll (start, reconnect, restart).
+    full_apply: bool,
+    last_drift_check: Option<Duration>,
+    /// Rejections already reported (name → message), so a rejected path is reported once per message.
+    rejected: HashMap<String, String>,
+    /// Runtime state of the managed paths at the last poll.
+    runtime: BTreeMap<String, PathState>,
+    /// `(elapsed, bytes sent)` per path, newest last.
+    samples: HashMap<String, VecDeque<(Duration, u64)>>,
+    own_readers: HashMap<String, u64>,
+}
+
+/// See the module docs. Construct with [`Reconciler::new`], then spawn [`Reconciler::run`].
+pub struct Reconciler {
+    client: MediamtxClient,
+    cameras: Arc<CameraRegistry>,
+    events: Arc<EventBus>,
+    clock: Arc<dyn Clock>,
+    settings: PathSettings,
+    inner: Mutex<Inner>,
+    apply_lock: tokio::sync::Mutex<()>,
+    wake: Notify,
+    generation: watch::Sender<u64>,
+}
+
+impl Reconciler {
+    pub fn new(
+        client: MediamtxClient,
+        cameras: Arc<CameraRegistry>,
+        events: Arc<EventBus>,
+        clock: Arc<dyn Clock>,
+        settings: PathSettings,
+    ) -> Arc<Reconciler> {
+        let (generation, _) = watch::channel(0);
+        metrics::gauge!("camera_service_mediamtx_up").set(0.0);
+        Arc::new(Reconciler {
+            client,
+            cameras,
+            events,
+            clock,
+            settings,
+            inner: Mutex::new(Inner {
+                link: Link {
+                    state: LinkState::Unknown,
+                    version: None,
+                    started: None,
+                    error: None,
+                    last_restart: None,
+                },
+                applied: BTreeMap::new(),
+                full_apply: true,
+                last_drift_check: None,
+                rejected: HashMap::new(),
+                runtime: BTreeMap::new(),
+                samples: HashMap::new(),
+                own_readers: HashMap::new(),
+            }),
+            apply_lock: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+            generation,
+        })
+    }
+
+    /// Polls now and then every [`POLL_INTERVAL`] (sooner when woken) until `shutdown` turns true.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = self.poll_once() => {}
+                () = super::stopped(&mut shutdown) => return,
+            }
+            tokio::select! {
+                () = self.clock.sleep(POLL_INTERVAL) => {}
+                () = self.wake.notified() => {}
+                () = super::stopped(&mut shutdown) => return,
+            }
+        }
+    }
+
+    /// Asks the loop for a poll now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// One round: info, apply, runtime state. Failures are absorbed into the link state.
+    pub async fn poll_once(&self) {
+        if !self.check_info().await {
+            return;
+        }
+        if let Err(e) = self.sync_config().await {
+            self.on_error(&e);
+            if e.is_unreachable() || e.is_auth() {
+                return;
+            }
+        }
+        match self.client.paths().await {
+            Ok(paths) => self.update_runtime(paths),
+            Err(e) => self.on_error(&e),
+        }
+    }
+
+    /// `GET /v3/info` into the link state; `true` when MediaMTX is usable.
+    async fn check_info(&self) -> bool {
+        match self.client.info().await {
+            Ok(info) => self.link_up(Some(info.version), Some(info.started)),
+            // Before v1.15 there is no /v3/info; the API answered, so MediaMTX is there.
+            Err(ClientError::Status { status: 404, .. }) => self.link_up(None, None),
+            Err(e) => {
+                self.link_down(&e.to_string());
+                false
+            }
+        }
+    }
+
+    /// The link as of now.
+    pub fn link(&self) -> Link {
+        self.lock().link.clone()
+    }
+
+    /// Bumps on every link transition (up, down, restart).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// `Ok` when MediaMTX is usable; else -32050 `mediamtx_unavailable` at once.
+    pub fn ensure_up(&self) -> crate::Result<()> {
+        let link = self.link();
+        match link.state {
+            LinkState::Up => Ok(()),
+            LinkState::Unknown => Err(super::mediamtx_unavailable("MediaMTX has not been reached yet")),
+            LinkState::Down => Err(super::mediamtx_unavailable(format!(
+                "MediaMTX is unavailable: {}",
+                link.error.as_deref().unwrap_or("not answering")
+            ))),
+        }
+    }
+
+    /// A fresh read of one path (`None`: not configured in MediaMTX).
+    pub async fn fetch_path(&self, name: &str) -> crate::Result<Option<PathState>> {
+        self.ensure_up()?;
+        self.client.path(name).await.map_err(|e| self.fail(&e))
+    }
+
+    /// A fresh read of every path.
+    pub async fn fetch_paths(&self) -> crate::Result<Vec<PathState>> {
+        self.ensure_up()?;
+        self.client.paths().await.map_err(|e| self.fail(&e))
+    }
+
+    /// Makes sure the path of `name` is configured as desired (applies it now if it is not known to be).
+    pub async fn ensure_path(&self, name: &str) -> crate::Result<()> {
+        self.ensure_up()?;
+        let Some(conf) = self.desired().remove(name) else {
+            return Err(crate::Error::internal(format!("no desired MediaMTX path for {name}")));
+        };
+        let _serial = self.apply_lock.lock().await;
+        if self.lock().applied.get(name) == Some(&conf) {
+            return Ok(());
+        }
+        self.client.replace_path(name, &conf).await.map_err(|e| self.fail(&e))?;
+        self.lock().applied.insert(name.to_owned(), conf);
+        Ok(())
+    }
+
+    /// The last polled state of a managed path.
+    pub fn cached(&self, name: &str) -> Option<PathState> {
+        self.lock().runtime.get(name).cloned()
+    }
+
+    /// Viewers of a path in `state` (readers minus the service's own).
+    pub fn viewers(&self, state: &PathState) -> u64 {
+        let own = self.lock().own_readers.get(&state.name).copied().unwrap_or(0);
+        (state.readers.len() as u64).saturating_sub(own)
+    }
+
+    /// Registers how many readers of `name` are the service's own.
+    pub fn set_own_readers(&self, name: &str, count: u64) {
+        let mut inner = self.lock();
+        if count == 0 {
+            inner.own_readers.remove(name);
+        } else {
+            inner.own_readers.insert(name.to_owned(), count);
+        }
+    }
+
+    /// Bits per second sent on `name` over the last [`BITRATE_WINDOW`] of polls.
+    pub fn bitrate(&self, name: &str) -> u64 {
+        let inner = self.lock();
+        let Some(samples) = inner.samples.get(name) else {
+            return 0;
+        };
+        let Some(&(t1, b1)) = samples.back() else {
+            return 0;
+        };
+        let Some(&(t0, b0)) = samples.iter().find(|(t, _)| t1.saturating_sub(*t) <= BITRATE_WINDOW) else {
+            return 0;
+        };
+        let dt = t1.saturating_sub(t0).as_secs_f64();
+        if dt <= 0.0 || b1 < b0 {
+            return 0;
+        }
+        ((b1 - b0) as f64 * 8.0 / dt).round() as u64
+    }
+
+    /// Names of the paths the service wants (one per known camera), sorted.
+    pub fn managed_names(&self) -> BTreeSet<String> {
+        self.desired().into_keys().collect()
+    }
+
+    /// The `mediamtx` health component: a live `GET /v3/info` (bounded by the client's 2 s limit).
+    pub async fn health_report(&self) -> ComponentReport {
+        let up = self.check_info().await;
+        let link = self.link();
+        if !up {
+            let why = link.error.unwrap_or_else(|| "not answering".into());
+            return ComponentReport::unhealthy(format!("unreachable: {why}"))
+                .detail("api_url", self.client.base())
+                .detail("backend", "mediamtx");
+        }
+        let version = link.version.clone().unwrap_or_else(|| "unknown (before v1.15)".into());
+        let restarted = link
+            .last_restart
+            .map(|at| self.clock.elapsed().saturating_sub(at))
+            .filter(|ago| *ago < RESTART_DEGRADED_FOR);
+        let report = match restarted {
+            Some(ago) => ComponentReport::new(
+                HealthStatus::Degraded,
+                ComponentState::Running,
+                format!("{version} reachable; restarted {} s ago", ago.as_secs()),
+            ),
+            None => ComponentReport::healthy(format!("{version} reachable")),
+        };
+        report
+            .detail("version", version)
+            .detail("started", link.started.map(|s| normalize_time(&s)))
+            .detail("backend", "mediamtx")
+    }
+
+    /// The desired configuration of every managed path.
+    fn desired(&self) -> BTreeMap<String, PathConfWrite> {
+        self.cameras
+            .list()
+            .into_iter()
+            .filter_map(|camera| {
+                let source = self.cameras.source(&camera.device)?;
+                if matches!(&source, crate::cameras::CameraSource::Rtsp { url } if url.is_empty()) {
+                    return None; // an id being reserved by add_external_stream
+                }
+                Some((camera.device, path_conf(&source, camera.fps, &self.settings)))
+            })
+            .collect()
+    }
+
+    async fn sync_config(&self) -> Result<(), ClientError> {
+        let _serial = self.apply_lock.lock().await;
+        let desired = self.desired();
+        let now = self.clock.elapsed();
+        let (full, drift_due, applied) = {
+            let inner = self.lock();
+            let due = inner
+                .last_drift_check
+                .is_none_or(|at| now.saturating_sub(at) >= DRIFT_CHECK_INTERVAL);
+            (inner.full_apply, due, inner.applied.clone())
+        };
+        let mut replace: BTreeMap<&String, (&PathConfWrite, String)> = BTreeMap::new();
+        for (name, conf) in &desired {
+            if full {
+                replace.insert(name, (conf, "apply".into()));
+            } else if applied.get(name) != Some(conf) {
+                replace.insert(name, (conf, "desired configuration changed".into()));
+            }
+        }
+        if !full && drift_due {
+            let actual: HashMap<String, _> = self
+                .client
+                .config_paths()
+                .await?
+                .into_iter()
+                .map(|p| (p.name.clone(), p))
+                .collect();
+            for (name, conf) in &desired {
+                if replace.contains_key(name) {
+                    continue;
+                }
+                match actual.get(name) {
+                    None => {
+                        replace.insert(name, (conf, "missing in MediaMTX".into()));
+                    }
+                    Some(a) => {
+                        if let Some(field) = drift(conf, a) {
+                            replace.insert(name, (conf, format!("{field} drifted")));
+                        }
+                    }
+                }
+            }
+        }
+        for (name, (conf, why)) in replace {
+            tracing::info!(path = name.as_str(), why, "applying MediaMTX path (replace)");
+            match self.client.replace_path(name, conf).await {
+                Ok(()) => {
+                    let mut inner = self.lock();
+                    inner.applied.insert(name.clone(), conf.clone());
+                    inner.rejected.remove(name);
+                }
+                Err(e @ ClientError::Status { .. }) if !e.is_auth() => {
+                    // Remember it as sent so the next poll does not retry at once; drift checks retry.
+                    let message = e.to_string();
+                    let fresh = {
+                        let mut inner = self.lock();
+                        inner.applied.insert(name.clone(), conf.clone());
+                        inner.rejected.insert(name.clone(), message.clone()) != Some(message.clone())
+                    };
+                    if fresh {
+                        tracing::error!(path = name.as_str(), error = %e, "MediaMTX rejected a path configuration");
+                        self.events.publish(
+                            "mediamtx.error",
+                            json!({"reason": "path_rejected", "message": format!("path {name}: {message}")}),
+                        );
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let stale: Vec<String> = applied.keys().filter(|n| !desired.contains_key(*n)).cloned().collect();
+        for name in stale {
+            tracing::info!(path = name.as_str(), "deleting MediaMTX path of a camera that is gone");
+            self.client.delete_path(&name).await?;
+            let mut inner = self.lock();
+            inner.applied.remove(&name);
+            inner.rejected.remove(&name);
+        }
+        let mut inner = self.lock();
+        if full || drift_due {
+            inner.last_drift_check = Some(now);
+        }
+        inner.full_apply = false;
+        Ok(())
+    }
+
+    fn update_runtime(&self, paths: Vec<PathState>) {
+        let managed = self.managed_names();
+        let now = self.clock.elapsed();
+        let fresh: BTreeMap<String, PathState> = paths
+            .into_iter()
+            .filter(|p| managed.contains(&p.name))
+            .map(|p| (p.name.clone(), p))
+            .collect();
+        let mut events = Vec::new();
+        {
+            let mut inner = self.lock();
+            let own = |name: &str| inner.own_readers.get(name).copied().unwrap_or(0);
+            for (name, new) in &fresh {
+                let item = stream_item(new, own(name));
+                match inner.runtime.get(name) {
+                    None => {
+                        events.push(("mediamtx.path", item.clone()));
+                        if new.is_available() {
+                            events.push(("mediamtx.stream_started", item));
+                        }
+                    }
+                    Some(old) => {
+                        let before = stream_item(old, own(name));
+                        if before.ready != item.ready {
+                            let topic = if item.ready {
+                                "mediamtx.stream_started"
+                            } else {
+                                "mediamtx.stream_stopped"
+                            };
+                            events.push((topic, item.clone()));
+                        } else if before.source != item.source {
+                            events.push(("mediamtx.path", item.clone()));
+                        }
+                        if before.readers != item.readers {
+                            events.push(("mediamtx.stream", item));
+                        }
+                    }
+                }
+            }
+            for (name, old) in &inner.runtime {
+                if !fresh.contains_key(name) {
+                    if old.is_available() {
+                        events.push(("mediamtx.stream_stopped", gone_item(name)));
+                    }
+                    events.push(("mediamtx.path", gone_item(name)));
+                }
+            }
+            for (name, state) in &fresh {
+                let samples = inner.samples.entry(name.clone()).or_default();
+                if samples.back().is_some_and(|(_, b)| *b > state.bytes_out()) {
+                    samples.clear(); // counters reset (publisher restarted)
+                }
+                samples.push_back((now, state.bytes_out()));
+                while samples.len() > SAMPLES_KEPT {
+                    samples.pop_front();
+                }
+            }
+            inner.samples.retain(|name, _| fresh.contains_key(name));
+            inner.runtime = fresh;
+        }
+        for (topic, item) in events {
+            self.publish_item(topic, &item);
+        }
+    }
+
+    fn publish_item(&self, topic: &str, item: &StreamItem) {
+        match serde_json::to_value(item) {
+            Ok(v) => self.events.publish(topic, v),
+            Err(e) => tracing::warn!("cannot serialize a stream item: {e}"),
+        }
+    }
+
+    /// Marks the link up; detects restarts. `false` when this MediaMTX is too old to use.
+    fn link_up(&self, version: Option<String>, started: Option<String>) -> bool {
+        if let Some(v) = version.as_deref()
+            && parse_version(v).is_some_and(|v| v < MIN_VERSION)
+        {
+            self.link_down(&format!(
+                "MediaMTX {v} is too old: v{}.{}.{} or newer is needed",
+                MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2
+            ));
+            return false;
+        }
+        let (changed, restarted) = {
+            let mut inner = self.lock();
+            let was = inner.link.state;
+            let restarted = matches!((&inner.link.started, &started), (Some(old), Some(new)) if old != new);
+            inner.link.state = LinkState::Up;
+            inner.link.error = None;
+            inner.link.version = version.clone();
+            inner.link.started = started.clone();
+            if restarted {
+                inner.link.last_restart = Some(self.clock.elapsed());
+            }
+            if was != LinkState::Up || restarted {
+                inner.full_apply = true;
+                inner.rejected.clear();
+            }
+            (was != LinkState::Up, restarted)
+        };
+        if changed {
+            metrics::gauge!("camera_service_mediamtx_up").set(1.0);
+            tracing::info!(
+                version = version.as_deref().unwrap_or("unknown"),
+                api = self.client.base(),
+                "MediaMTX is reachable"
+            );
+        }
+        if restarted {
+            let at = started.as_deref().map(normalize_time).unwrap_or_default();
+            tracing::warn!(started = at, "MediaMTX restarted; re-applying every path");
+            self.events.publish(
+                "mediamtx.error",
+                json!({"reason": "mediamtx_restarted",
+                       "message": format!("MediaMTX restarted (started {at}); paths are re-applied")}),
+            );
+        }
+        if changed || restarted {
+            self.generation.send_modify(|g| *g += 1);
+            // Apply at once rather than at the next tick (the transition may have been seen by a health check).
+            self.wake();
+        }
+        true
+    }
+
+    fn link_down(&self, why: &str) {
+        let (changed, stopped) = {
+            let mut inner = self.lock();
+            let changed = inner.link.state != LinkState::Down;
+            inner.link.state = LinkState::Down;
+            inner.link.error = Some(why.to_owned());
+            inner.full_apply = true;
+            let stopped: Vec<String> = inner
+                .runtime
+                .values()
+                .filter(|p| p.is_available())
+                .map(|p| p.name.clone())
+                .collect();
+            inner.runtime.clear();
+            inner.samples.clear();
+            (changed, stopped)
+        };
+        if !changed {
+            return;
+        }
+        metrics::gauge!("camera_service_mediamtx_up").set(0.0);
+        tracing::warn!(api = self.client.base(), error = why, "MediaMTX is unavailable");
+        self.events.publish(
+            "mediamtx.error",
+            json!({"reason": "mediamtx_unavailable", "message": format!("MediaMTX is unavailable: {why}")}),
+        );
+        for name in stopped {
+            self.publish_item("mediamtx.stream_stopped", &gone_item(&name));
+        }
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn on_error(&self, e: &ClientError) {
+        if e.is_unreachable() || e.is_auth() {
+            self.link_down(&e.to_string());
+        } else {
+            tracing::warn!(error = %e, "MediaMTX request failed");
+        }
+    }
+
+    /// Absorbs a failed request into the link state and turns it into the caller's error.
+    fn fail(&self, e: &ClientError) -> crate::Error {
+        self.on_error(e);
+        if e.is_unreachable() || e.is_auth() {
+            self.wake();
+        }
+        super::mediamtx_unavailable(e.to_string())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The `get_streams` item / `mediamtx.*` payload of a path.
+pub fn stream_item(state: &PathState, own_readers: u64) -> StreamItem {
+    StreamItem {
+        name: state.name.clone(),
+        device: state.name.clone(),
+        source: state.source_kind().to_owned(),
+        ready: state.is_available(),
+        readers: (state.readers.len() as u64).saturating_sub(own_readers),
+        bytes_sent: state.bytes_out(),
+    }
+}
+
+fn gone_item(name: &str) -> StreamItem {
+    StreamItem {
+        name: name.to_owned(),
+        device: name.to_owned(),
+        source: "none".into(),
+        ready: false,
+        readers: 0,
+        bytes_sent: 0,
+    }
+}
+
+/// `v1.20.1` → `(1, 20, 1)`.
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = v.trim().trim_start_matches('v').split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+/// A MediaMTX timestamp (RFC 3339, nanoseconds) in the wire format (milliseconds); unparsable ones as they are.
+pub fn normalize_time(t: &str) -> String {
+    crate::clock::parse_timestamp(t).map_or_else(|| t.to_owned(), crate::clock::format_timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("v1.20.1"), Some((1, 20, 1)));
+        assert_eq!(parse_version("v1.2"), Some((1, 2, 0)));
+        assert!(parse_version("v1.1.1").is_some_and(|v| v < MIN_VERSION));
+        assert_eq!(parse_version("unknown"), None);
+        assert_eq!(
+            normalize_time("2026-11-22T02:54:18.205242161Z"),
+            "2026-11-22T02:54:18.205Z"
+        );
+    }
+
+    #[test]
+    fn items_exclude_own_readers() {
+        let state = PathState {
+            name: "camera0".into(),
+            available: Some(true),
+            source: Some(super::super::client::PathPeer {
+                kind: "rtspSession".into(),
+                id: "x".into(),
+            }),
+            readers: vec![Default::default(), Default::default()],
+            outbound_bytes: Some(10),
+            ..PathState::default()
+        };
+        let item = stream_item(&state, 1);
+        assert_eq!(
+            (item.readers, item.ready, item.source.as_str()),
+            (1, true, "rtspSession")
+        );
+        assert_eq!(stream_item(&state, 5).readers, 0);
+    }
+}
