@@ -66,6 +66,7 @@ pub struct AppState {
     pub openrpc: Arc<str>,
     pub tls_enabled: bool,
     pub cameras: Arc<crate::cameras::CameraRegistry>,
+    pub external: Arc<crate::cameras::external::ExternalStreams>,
     pub snapshots: Arc<crate::media::snapshots::SnapshotService>,
     pub recorder: Arc<crate::media::recorder::Recorder>,
     pub files: Arc<crate::media::files::FileCatalog>,
@@ -117,13 +118,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let auth = AuthService::new(&config, store.clone(), clock.clone(), secret);
     let events = EventBus::new(&config.notifications, clock.clone());
     let ffmpeg = crate::media::ffmpeg::Ffmpeg::default();
+    let device_probe: Arc<dyn crate::cameras::CameraProbe> = if config.cameras.v4l2.enabled {
+        Arc::new(crate::cameras::v4l2::V4l2Probe::new(config.cameras.v4l2.device_dir.clone()))
+    } else {
+        Arc::new(crate::cameras::NoDevices)
+    };
     let cameras = crate::cameras::CameraRegistry::new(
         &config.cameras,
-        Arc::new(crate::cameras::NoDevices),
+        device_probe,
         ffmpeg.clone(),
         events.clone(),
         clock.clone(),
     );
+    let external =
+        crate::cameras::external::ExternalStreams::new(&config.external_discovery, cameras.clone(), store.clone(), clock.clone());
+    external.load().await.context("loading the external streams")?;
     let snapshots = Arc::new(crate::media::snapshots::SnapshotService::new(
         &config,
         cameras.clone(),
@@ -221,6 +230,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         auth: auth.clone(),
         events: events.clone(),
         cameras: cameras.clone(),
+        external: external.clone(),
         snapshots,
         recorder: recorder.clone(),
         files,
@@ -249,6 +259,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tasks.spawn(storage.clone().run_monitor(Some(on_level), app.shutdown_signal()));
     }
     tasks.spawn(crate::health::metrics::run_upkeep(prometheus.clone(), app.shutdown_signal()));
+    if config.cameras.v4l2.enabled {
+        tasks.spawn(crate::cameras::hotplug::run(cameras.clone(), config.cameras.v4l2.device_dir.clone(), app.shutdown_signal()));
+    }
+    tasks.spawn(external.clone().run(app.shutdown_signal()));
     {
         // First discovery scan (the readiness gate), then resume the recordings of the last run, then keep
         // reconciling.

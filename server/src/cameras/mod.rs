@@ -1,9 +1,11 @@
 //! The camera registry: the one owner of camera status (API.md §4.0, §4.2).
 //!
-//! Cameras come from three places: virtual test-pattern cameras from `cameras.virtual` (an ffmpeg `lavfi`
+//! Cameras come from four places: virtual test-pattern cameras from `cameras.virtual` (an ffmpeg `lavfi`
 //! source; always `CONNECTED`, capabilities from config, `CONFIRMED`), network cameras from `cameras.network`
 //! (status from an RTSP reachability check with a short time limit, capabilities from an ffprobe of the stream),
-//! and local devices found by a [`CameraProbe`] (the V4L2 seam; the default probe finds nothing yet).
+//! network cameras added at run time by `add_external_stream` ([`external`], persisted there), and local devices
+//! found by a [`CameraProbe`] ([`v4l2::V4l2Probe`]; [`NoDevices`] when V4L2 is disabled). [`hotplug`] rescans the
+//! devices when the device directory changes.
 //!
 //! Invariants:
 //! - Every status, name or mode change goes through [`CameraRegistry::apply`], which updates the table, the
@@ -11,13 +13,21 @@
 //!   `camera.*` topic, and tells in-process listeners ([`CameraRegistry::subscribe`], a bounded broadcast).
 //! - The table is behind a std `RwLock` held only for short, non-async sections; scans (network I/O) run
 //!   outside it, serialized by an async mutex so two scans never interleave.
-//! - A configured id wins over a probed device of the same id (the device is not exposed; a warning is
-//!   logged). Cameras seen once stay listed (`DISCONNECTED` after they vanish).
+//! - A configured id (or an added external stream's id) wins over a probed device of the same id (the device is
+//!   not exposed; a warning is logged once). V4L2 cameras seen once stay listed (`DISCONNECTED` after they
+//!   vanish); removed external streams are dropped from the table.
+//! - Device passes (probe + apply) are serialized by their own async mutex, separate from the full scan (which
+//!   also checks network cameras and can take seconds), so a hotplug rescan never waits behind network I/O.
+//! - Network results are applied only if the camera is still in the table with the same source, so a camera
+//!   removed during a check is not brought back.
 //! - [`CameraRegistry::first_scan_done`] turns true once, after the first complete scan (the readiness gate).
 //! - Periodic rescans wait on the injected clock.
 
+pub mod external;
+pub mod hotplug;
 pub mod natural;
 pub mod network;
+pub mod v4l2;
 
 use crate::clock::{Clock, format_timestamp};
 use crate::config::CamerasConfig;
@@ -156,6 +166,8 @@ pub struct ProbedCamera {
     pub modes: Vec<Mode>,
     /// The mode the service captures with, `(width, height, fps)`.
     pub current: Option<(u32, u32, u32)>,
+    /// `Some(reason)` when the node is there but cannot be opened or probed: listed with status `ERROR`.
+    pub error: Option<String>,
 }
 
 /// A status change, for in-process listeners (the recorder ends recordings of cameras that go away).
@@ -206,6 +218,13 @@ pub struct CameraRegistry {
     first_scan: AtomicBool,
     scanning: AtomicBool,
     scan_lock: tokio::sync::Mutex<()>,
+    /// Serializes device passes (probe + apply), separately from `scan_lock`.
+    device_lock: tokio::sync::Mutex<()>,
+    max_cameras: usize,
+    /// Ids whose shadowing of a local device was already logged, and devices refused for `max_cameras`.
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Why the hotplug watch is not running (`None` when it runs or was never started).
+    watch_error: std::sync::Mutex<Option<String>>,
     /// Clock `elapsed()` when the last scan finished.
     last_scan: std::sync::Mutex<Option<Duration>>,
     /// Fills camera objects' `streams` (set once by the MediaMTX backend; `{}` without it).
@@ -244,26 +263,8 @@ impl CameraRegistry {
             admit(&v.id, virtual_entry(v));
         }
         for n in &config.network {
-            let camera = Camera {
-                device: n.id.clone(),
-                status: CameraStatus::Disconnected,
-                name: n.name.clone().unwrap_or_else(|| n.id.clone()),
-                resolution: String::new(),
-                fps: 0,
-                streams: StreamUrls::default(),
-                kind: CameraKind::Network,
-            };
-            let source = CameraSource::Rtsp { url: n.url.clone() };
-            admit(
-                &n.id,
-                Entry {
-                    camera,
-                    source,
-                    modes: Vec::new(),
-                    validation: ValidationStatus::None,
-                    configured: true,
-                },
-            );
+            let name = n.name.clone().unwrap_or_else(|| n.id.clone());
+            admit(&n.id, network_entry(&n.id, &name, &n.url, true));
         }
         let (changes, _) = broadcast::channel(CHANGES_CAPACITY);
         let registry = Arc::new(CameraRegistry {
@@ -275,6 +276,10 @@ impl CameraRegistry {
             first_scan: AtomicBool::new(false),
             scanning: AtomicBool::new(false),
             scan_lock: tokio::sync::Mutex::new(()),
+            device_lock: tokio::sync::Mutex::new(()),
+            max_cameras: config.max_cameras,
+            warned: std::sync::Mutex::new(std::collections::HashSet::new()),
+            watch_error: std::sync::Mutex::new(None),
             last_scan: std::sync::Mutex::new(None),
             stream_urls: std::sync::OnceLock::new(),
             changes,
@@ -384,8 +389,7 @@ impl CameraRegistry {
     pub async fn scan(&self) {
         let _serial = self.scan_lock.lock().await;
         self.scanning.store(true, Ordering::Release);
-        let probed = self.probe.scan().await;
-        self.apply_probed(probed);
+        self.rescan_devices().await;
         self.check_network().await;
         self.scanning.store(false, Ordering::Release);
         *self.last_scan.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.elapsed());
@@ -394,24 +398,77 @@ impl CameraRegistry {
         }
     }
 
+    /// One device pass: probe the local devices and apply what was found (hotplug and reconcile use this).
+    pub async fn rescan_devices(&self) {
+        let _devices = self.device_lock.lock().await;
+        let probed = self.probe.scan().await;
+        self.apply_probed(probed);
+    }
+
+    /// Records why the hotplug watch is not running (reported by the health monitor).
+    pub fn set_watch_error(&self, error: Option<String>) {
+        *self.watch_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    /// Logs `message` for `id` once per process.
+    fn warn_once(&self, id: &str, message: &str) {
+        if self
+            .warned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned())
+        {
+            tracing::warn!(id, "{message}");
+        }
+    }
+
     fn apply_probed(&self, probed: Vec<ProbedCamera>) {
         let mut seen = Vec::with_capacity(probed.len());
         for p in probed {
-            let configured = self.read().get(&p.id).is_some_and(|e| e.configured);
-            if configured {
-                tracing::warn!(
-                    id = p.id,
-                    "a configured camera uses this id; the local device is not exposed"
+            let (shadowed, known, count) = {
+                let entries = self.read();
+                let existing = entries.get(&p.id);
+                (
+                    existing.is_some_and(|e| e.configured || e.camera.kind != CameraKind::V4l2),
+                    existing.is_some(),
+                    entries.len(),
+                )
+            };
+            if shadowed {
+                self.warn_once(
+                    &p.id,
+                    "a configured camera uses this id; the local device is not exposed",
                 );
                 continue;
             }
+            if !known && count >= self.max_cameras {
+                self.warn_once(&p.id, "local device not exposed: cameras.max_cameras reached");
+                continue;
+            }
             seen.push(p.id.clone());
+            if let Some(reason) = &p.error {
+                let was_error = self
+                    .read()
+                    .get(&p.id)
+                    .is_some_and(|e| e.camera.status == CameraStatus::Error);
+                if !was_error {
+                    tracing::warn!(id = p.id, reason, "video device cannot be used");
+                    self.events.publish(
+                        "camera.capability_error",
+                        json!({"device": p.id, "reason": "probe_failed", "message": reason}),
+                    );
+                }
+            }
             let (resolution, fps) = p
                 .current
                 .map_or((String::new(), 0), |(w, h, f)| (format!("{w}x{h}"), f));
             let camera = Camera {
                 device: p.id.clone(),
-                status: CameraStatus::Connected,
+                status: if p.error.is_some() {
+                    CameraStatus::Error
+                } else {
+                    CameraStatus::Connected
+                },
                 name: p.name,
                 resolution,
                 fps,
@@ -435,7 +492,10 @@ impl CameraRegistry {
             .read()
             .values()
             .filter(|e| {
-                !e.configured && e.camera.status != CameraStatus::Disconnected && !seen.contains(&e.camera.device)
+                e.camera.kind == CameraKind::V4l2
+                    && !e.configured
+                    && e.camera.status != CameraStatus::Disconnected
+                    && !seen.contains(&e.camera.device)
             })
             .cloned()
             .collect();
@@ -460,8 +520,161 @@ impl CameraRegistry {
             self.network_result(entry.clone(), reachable).await
         });
         for entry in futures_util::future::join_all(checks).await {
+            self.apply_if_current(entry);
+        }
+    }
+
+    /// Applies a network check result unless the camera was removed (or its source changed) meanwhile.
+    fn apply_if_current(&self, entry: Entry) {
+        let current = self
+            .read()
+            .get(&entry.camera.device)
+            .is_some_and(|e| e.source == entry.source);
+        if current {
             self.apply(entry);
         }
+    }
+
+    /// Adds a network camera at run time (an external stream): -32020 `device_exists` when the id is taken,
+    /// `camera_limit_reached` at `cameras.max_cameras`. Its status comes from a reachability check (bounded by
+    /// [`REACHABILITY_TIMEOUT`]); capabilities are probed in the background.
+    pub async fn add_network(self: &Arc<Self>, id: &str, name: &str, url: &str) -> crate::Result<CameraStatus> {
+        self.check_can_add(id)?;
+        let reachable = network::check_reachable(url, REACHABILITY_TIMEOUT).await;
+        if let Err(why) = &reachable {
+            tracing::info!(
+                id,
+                url = network::redact(url),
+                why,
+                "added network camera is unreachable"
+            );
+        }
+        let status = if reachable.is_ok() {
+            CameraStatus::Connected
+        } else {
+            CameraStatus::Disconnected
+        };
+        {
+            // Re-check under the write lock: another add may have taken the id meanwhile.
+            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+            if entries.contains_key(id) {
+                return Err(device_exists(id));
+            }
+            entries.insert(id.to_owned(), placeholder(id));
+        }
+        let mut entry = network_entry(id, name, url, false);
+        entry.camera.status = status;
+        self.force_apply(entry);
+        if status == CameraStatus::Connected {
+            let registry = Arc::clone(self);
+            let id = id.to_owned();
+            tokio::spawn(async move { registry.check_one(&id).await });
+        }
+        Ok(status)
+    }
+
+    /// Registers a persisted network camera at start-up without checking it (the first scan does): the same
+    /// rules as [`CameraRegistry::add_network`].
+    pub fn restore_network(&self, id: &str, name: &str, url: &str) -> crate::Result<()> {
+        self.check_can_add(id)?;
+        self.apply(network_entry(id, name, url, false));
+        Ok(())
+    }
+
+    fn check_can_add(&self, id: &str) -> crate::Result<()> {
+        let entries = self.read();
+        if entries.contains_key(id) {
+            return Err(device_exists(id));
+        }
+        if entries.len() >= self.max_cameras {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "camera_limit_reached",
+                format!("cameras.max_cameras ({}) cameras are known already", self.max_cameras),
+            )
+            .with("resource", "camera")
+            .with("id", id)
+            .suggest("Remove an external stream or raise cameras.max_cameras"));
+        }
+        Ok(())
+    }
+
+    /// Whether `id` is a camera defined in the configuration file.
+    pub fn is_configured(&self, id: &str) -> bool {
+        self.read().get(id).is_some_and(|e| e.configured)
+    }
+
+    /// URLs of the network cameras defined in the configuration file.
+    pub fn configured_network_urls(&self) -> Vec<String> {
+        self.read()
+            .values()
+            .filter(|e| e.configured)
+            .filter_map(|e| match &e.source {
+                CameraSource::Rtsp { url } => Some(url.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The ids of every known camera (for deriving fresh ids).
+    pub fn ids(&self) -> std::collections::HashSet<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// Removes a run-time network camera: publishes `camera_status_update` (with `removed: true`) and
+    /// `camera.disconnected` (`removed: true`), and tells listeners it is `DISCONNECTED` (a recording of it ends).
+    /// Returns false when there was no such camera.
+    pub fn remove_network(&self, id: &str) -> bool {
+        let removed = {
+            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+            match entries.get(id) {
+                Some(e) if !e.configured && e.camera.kind == CameraKind::Network => entries.remove(id),
+                _ => None,
+            }
+        };
+        let Some(entry) = removed else {
+            return false;
+        };
+        let mut camera = serde_json::to_value(&entry.camera).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut camera {
+            map.insert("status".into(), json!("DISCONNECTED"));
+            map.insert("removed".into(), json!(true));
+        }
+        self.events.publish("camera_status_update", camera);
+        self.events.publish(
+            "camera.disconnected",
+            json!({"device": id, "name": entry.camera.name, "status": "DISCONNECTED", "removed": true}),
+        );
+        let _ = self.changes.send(StatusChange {
+            device: id.to_owned(),
+            old: Some(entry.camera.status),
+            new: CameraStatus::Disconnected,
+        });
+        tracing::info!(device = id, "network camera removed");
+        self.update_gauge();
+        true
+    }
+
+    /// Checks one network camera now (reachability, then capabilities once).
+    pub async fn check_one(&self, id: &str) {
+        let Some(entry) = self.read().get(id).cloned() else {
+            return;
+        };
+        let CameraSource::Rtsp { url } = &entry.source else {
+            return;
+        };
+        let reachable = network::check_reachable(url, REACHABILITY_TIMEOUT).await;
+        let entry = self.network_result(entry, reachable).await;
+        self.apply_if_current(entry);
+    }
+
+    /// Replaces an entry and publishes as if it were new (used after reserving the id with a placeholder).
+    fn force_apply(&self, new: Entry) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&new.camera.device);
+        self.apply(new);
     }
 
     async fn network_result(&self, mut entry: Entry, reachable: Result<(), String>) -> Entry {
@@ -598,6 +811,41 @@ impl CameraRegistry {
     }
 }
 
+/// A network camera entry, `DISCONNECTED` until checked.
+fn network_entry(id: &str, name: &str, url: &str, configured: bool) -> Entry {
+    Entry {
+        camera: Camera {
+            device: id.to_owned(),
+            status: CameraStatus::Disconnected,
+            name: name.to_owned(),
+            resolution: String::new(),
+            fps: 0,
+            streams: StreamUrls::default(),
+            kind: CameraKind::Network,
+        },
+        source: CameraSource::Rtsp { url: url.to_owned() },
+        modes: Vec::new(),
+        validation: ValidationStatus::None,
+        configured,
+    }
+}
+
+/// Holds an id while an add is completing (never published).
+fn placeholder(id: &str) -> Entry {
+    network_entry(id, id, "", false)
+}
+
+fn device_exists(id: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidState,
+        "device_exists",
+        format!("{id} is already in use"),
+    )
+    .with("resource", "camera")
+    .with("id", id)
+    .suggest("Choose another device id")
+}
+
 fn virtual_entry(v: &crate::config::VirtualCameraConfig) -> Entry {
     let pattern_ok = !v.pattern.is_empty() && v.pattern.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
     if !pattern_ok {
@@ -689,7 +937,7 @@ impl crate::health::CameraMonitorProbe for CameraRegistry {
         crate::health::CameraMonitorSnapshot {
             first_scan_done: self.first_scan_done(),
             discovery_active: self.discovery_active(),
-            watch_error: None,
+            watch_error: self.watch_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             reconcile_overdue: age.is_some_and(|a| a > RESCAN_INTERVAL * 3),
             last_scan_age: age,
             connected: cameras
@@ -900,6 +1148,7 @@ pub(crate) mod tests {
                 },
             ],
             current: Some((1280, 720, 30)),
+            error: None,
         };
         let shadowed = ProbedCamera {
             id: "camera0".into(),

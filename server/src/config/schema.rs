@@ -23,6 +23,7 @@ pub struct Config {
     pub streaming: StreamingConfig,
     pub retention: RetentionConfig,
     pub logging: LoggingConfig,
+    pub external_discovery: ExternalDiscoveryConfig,
 }
 
 impl Default for Config {
@@ -42,6 +43,7 @@ impl Default for Config {
             streaming: StreamingConfig::default(),
             retention: RetentionConfig::default(),
             logging: LoggingConfig::default(),
+            external_discovery: ExternalDiscoveryConfig::default(),
         }
     }
 }
@@ -416,6 +418,79 @@ impl Default for RetentionConfig {
             max_delete_fraction: 0.5,
             mass_delete_min_files: 20,
             check_interval: 600,
+        }
+    }
+}
+
+/// Scanning for RTSP sources on the local network (API.md §4.9).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExternalDiscoveryConfig {
+    /// `discover_external_streams` and `set_discovery_interval` answer -32030 while false.
+    pub enabled: bool,
+    /// Seconds one scan may take at most.
+    #[serde(deserialize_with = "positive_u64")]
+    pub scan_timeout: u64,
+    /// Seconds between scheduled scans; 0: on demand only. `set_discovery_interval` overrides it (persisted).
+    pub scan_interval: u64,
+    /// Connection attempts in flight at once during a scan.
+    #[serde(deserialize_with = "positive_usize")]
+    pub max_concurrency: usize,
+    pub skydio: SkydioDiscoveryConfig,
+    pub generic: GenericDiscoveryConfig,
+}
+
+impl Default for ExternalDiscoveryConfig {
+    fn default() -> Self {
+        ExternalDiscoveryConfig {
+            enabled: false,
+            scan_timeout: 30,
+            scan_interval: 0,
+            max_concurrency: 64,
+            skydio: SkydioDiscoveryConfig::default(),
+            generic: GenericDiscoveryConfig::default(),
+        }
+    }
+}
+
+/// The Skydio UAV profile: an EO and an IR stream per host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SkydioDiscoveryConfig {
+    pub network_ranges: Vec<ipnet::IpNet>,
+    pub eo_port: u16,
+    pub eo_path: String,
+    pub ir_port: u16,
+    pub ir_path: String,
+}
+
+impl Default for SkydioDiscoveryConfig {
+    fn default() -> Self {
+        SkydioDiscoveryConfig {
+            network_ranges: "192.168.42.0/24".parse().into_iter().collect(),
+            eo_port: 5554,
+            eo_path: "/subject".into(),
+            ir_port: 6554,
+            ir_path: "/infrared".into(),
+        }
+    }
+}
+
+/// The generic RTSP profile: every port × path per host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenericDiscoveryConfig {
+    pub network_ranges: Vec<ipnet::IpNet>,
+    pub ports: Vec<u16>,
+    pub paths: Vec<String>,
+}
+
+impl Default for GenericDiscoveryConfig {
+    fn default() -> Self {
+        GenericDiscoveryConfig {
+            network_ranges: Vec::new(),
+            ports: vec![554, 8554],
+            paths: vec!["/stream".into(), "/live".into(), "/video".into()],
         }
     }
 }

@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: crate::storage::MIGRATION_NAME,
         sql: crate::storage::MIGRATION_SQL,
     },
+    Migration {
+        version: 4,
+        name: crate::cameras::external::MIGRATION_NAME,
+        sql: crate::cameras::external::MIGRATION_SQL,
+    },
 ];
 
 /// Brings `conn` up to the last version of `migrations`.

@@ -5,6 +5,7 @@
 pub mod cameras;
 pub mod downloads;
 pub mod events;
+pub mod external;
 pub mod files;
 pub mod keys;
 pub mod recording;
@@ -74,24 +75,11 @@ dispatch_table! {
     "subscribe_events" => events::subscribe_events,
     "unsubscribe_events" => events::unsubscribe_events,
     "get_subscription_stats" => events::get_subscription_stats,
-    "discover_external_streams" => pending::not_implemented,
-    "add_external_stream" => pending::not_implemented,
-    "remove_external_stream" => pending::not_implemented,
-    "get_external_streams" => pending::not_implemented,
-    "set_discovery_interval" => pending::not_implemented,
-}
-
-/// Methods whose domain service has not landed yet: parameters are fully validated by the dispatcher first,
-/// then this answers -32050 `not_implemented`.
-mod pending {
-    use crate::error::{Error, ErrorKind};
-    use crate::rpc::call::Call;
-    use serde_json::{Map, Value};
-
-    pub async fn not_implemented(_call: Call, _params: Map<String, Value>) -> crate::Result<Value> {
-        Err(Error::new(ErrorKind::Unavailable, "not_implemented", "This method is not available in this build yet")
-            .with("dependency", "service"))
-    }
+    "discover_external_streams" => external::discover_external_streams,
+    "add_external_stream" => external::add_external_stream,
+    "remove_external_stream" => external::remove_external_stream,
+    "get_external_streams" => external::get_external_streams,
+    "set_discovery_interval" => external::set_discovery_interval,
 }
 
 #[cfg(test)]
