@@ -453,10 +453,10 @@ async fn open_loop_connection(ws: Ws, first: Instant, period: Duration, count: u
             latencies.push(received.saturating_duration_since(sent).as_micros() as u64);
         }
     }
-    if let Ok(sink) = sender.await {
-        if let Ok(mut ws) = sink.reunite(stream) {
-            let _ = ws.close(None).await;
-        }
+    if let Ok(sink) = sender.await
+        && let Ok(mut ws) = sink.reunite(stream)
+    {
+        let _ = ws.close(None).await;
     }
     latencies
 }

@@ -105,6 +105,19 @@ fn describe() {
     );
 }
 
+/// Drains histogram samples into their buckets every second. The exporter keeps raw samples until upkeep, so
+/// at high request rates an infrequent upkeep turns into memory growth.
+pub async fn run_upkeep(handle: PrometheusHandle, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = async { shutdown.wait_for(|down| *down).await.is_ok() } => return,
+            _ = tick.tick() => handle.run_upkeep(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,18 +145,5 @@ mod tests {
             a.render().contains(BUILD_INFO_METRIC),
             b.render().contains(BUILD_INFO_METRIC)
         );
-    }
-}
-
-/// Drains histogram samples into their buckets every second. The exporter keeps raw samples until upkeep, so
-/// at high request rates an infrequent upkeep turns into memory growth.
-pub async fn run_upkeep(handle: PrometheusHandle, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = async { shutdown.wait_for(|down| *down).await.is_ok() } => return,
-            _ = tick.tick() => handle.run_upkeep(),
-        }
     }
 }
