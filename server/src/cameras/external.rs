@@ -923,12 +923,11 @@ mod tests {
         let removed = ext.remove(&added.stream_url, &|_| false).await.expect("remove");
         assert_eq!(removed.device, "ext_uav_15");
         assert!(cameras.camera("ext_uav_15").is_err());
-        let log = events.log.lock().expect("log");
+        let log = events.log.lock().expect("log").clone();
         let last = &log[log.len() - 1];
         assert_eq!(last.0, "camera.disconnected");
         assert_eq!(last.1["removed"], serde_json::json!(true));
         assert_eq!(log[log.len() - 2].1["removed"], serde_json::json!(true));
-        drop(log);
         let err = ext.remove(&url, &|_| false).await.expect_err("gone");
         assert_eq!(err.reason, "external_stream_not_found");
     }
