@@ -323,6 +323,7 @@ impl StorageService {
             Ok((files, space))
         })
         .await?;
+        record_totals(&totals_of(&files));
         let protected = self.protected().await?;
         Ok(retention::plan(
             files,
@@ -406,6 +407,23 @@ impl StorageService {
 fn record_totals(t: &MediaTotals) {
     metrics::gauge!("camera_service_storage_bytes", "kind" => "recordings").set(t.recordings_size as f64);
     metrics::gauge!("camera_service_storage_bytes", "kind" => "snapshots").set(t.snapshots_size as f64);
+}
+
+/// Bytes and counts of scanned media.
+fn totals_of(files: &[usage::MediaEntry]) -> MediaTotals {
+    files.iter().fold(MediaTotals::default(), |mut t, f| {
+        match f.kind {
+            FileKind::Recording => {
+                t.recordings_size = t.recordings_size.saturating_add(f.size);
+                t.recordings_count += 1;
+            }
+            FileKind::Snapshot => {
+                t.snapshots_size = t.snapshots_size.saturating_add(f.size);
+                t.snapshots_count += 1;
+            }
+        }
+        t
+    })
 }
 
 /// A configured percentage as the integer of `get_storage_info`.
