@@ -61,6 +61,35 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Free text (e.g. ffmpeg's stderr) with the password of every URL in it replaced by `***`, so text that
+/// reaches clients or logs never carries camera credentials.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '\'' | '"' | '<' | '>' | '|') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                out.push_str(userinfo.split_once(':').map_or(userinfo, |(user, _)| user));
+                if userinfo.contains(':') {
+                    out.push_str(":***");
+                }
+                out.push('@');
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Checks that an RTSP server answers at `url` within `limit` (connect + OPTIONS). The error is human text.
 pub async fn check_reachable(url: &str, limit: Duration) -> Result<(), String> {
     let (host, port, tls) = host_port(url).ok_or_else(|| "not an rtsp:// or rtsps:// URL".to_owned())?;
@@ -116,6 +145,18 @@ mod tests {
         assert_eq!(host_port("http://x/"), None);
         assert_eq!(host_port("rtsp://:554/"), None);
         assert_eq!(host_port("rtsp://h:notaport/"), None);
+    }
+
+    #[test]
+    fn redacts_passwords_in_free_text() {
+        let line = "[rtsp @ 0x55] method DESCRIBE failed: 401 Unauthorized; Input from 'rtsp://admin:s3cret@10.0.0.5:554/live' \
+                    and rtsps://u:p@cam/x?y=1, plain http://host/path, user-only rtsp://bob@cam/";
+        let redacted = redact_text(line);
+        assert!(!redacted.contains("s3cret") && !redacted.contains("u:p@"), "{redacted}");
+        assert!(redacted.contains("'rtsp://admin:***@10.0.0.5:554/live'"), "{redacted}");
+        assert!(redacted.contains("rtsps://u:***@cam/x?y=1"), "{redacted}");
+        assert!(redacted.contains("http://host/path") && redacted.contains("rtsp://bob@cam/"), "{redacted}");
+        assert_eq!(redact_text("no urls here"), "no urls here");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - Each long-running process has one stderr reader task; it keeps at most [`TAIL_LINES`] lines and forwards
 //!   "Opening '<file>' for writing" lines (the segment muxer's verbose log) to a bounded channel.
 
+use crate::cameras::network::redact_text;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -284,7 +285,7 @@ impl Ffmpeg {
                     if tail.len() == TAIL_LINES {
                         tail.pop_front();
                     }
-                    tail.push_back(truncate(&line));
+                    tail.push_back(truncate(&redact_text(&line)));
                 }
             });
         }
@@ -410,7 +411,7 @@ fn truncate(line: &str) -> String {
 }
 
 fn tail_of(stderr: &str) -> String {
-    let lines: Vec<String> = stderr.lines().filter(|l| !is_noise(l)).map(truncate).collect();
+    let lines: Vec<String> = stderr.lines().filter(|l| !is_noise(l)).map(|l| truncate(&redact_text(l))).collect();
     let skip = lines.len().saturating_sub(TAIL_LINES);
     lines[skip..].join(" | ")
 }
