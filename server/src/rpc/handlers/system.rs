@@ -11,7 +11,8 @@ use crate::health::host::HostMetrics;
 use crate::rpc::call::Call;
 use crate::{Error, app::AppState};
 use camera_api::types::{
-    CameraMetrics, GetMetricsResult, GetServerInfoResult, RecordingMetrics, StreamMetricsSummary, SystemMetrics,
+    CameraHealth, CameraMetrics, CameraMetricsEntry, GetMetricsResult, GetServerInfoResult, PixelFormatInfo,
+    RecordingMetrics, StreamMetricsSummary, SystemMetrics,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -76,17 +77,75 @@ fn system_metrics(host: &HostMetrics, live_tasks: u64, open_connections: u64) ->
 /// from the health monitor's camera probe — and zero recordings and streams (none can exist yet).
 fn media_metrics(app: &AppState) -> (CameraMetrics, RecordingMetrics, StreamMetricsSummary) {
     (
-        camera_metrics(&app.health.cameras()),
-        RecordingMetrics::default(),
+        camera_metrics(app, &app.health.cameras()),
+        RecordingMetrics {
+            active_recordings: app.recorder.active_count() as u64,
+            ..RecordingMetrics::default()
+        },
         StreamMetricsSummary::default(),
     )
 }
 
-fn camera_metrics(cameras: &CameraMonitorSnapshot) -> CameraMetrics {
+/// One entry per known camera: identity and status from the registry, formats from its capabilities, and
+/// `health.state` `ok` while a recording pipeline runs for it, else `idle` (frame timing is not measured, so
+/// `last_frame_at` and `measured_fps` stay `null`).
+fn camera_metrics(app: &AppState, snapshot: &CameraMonitorSnapshot) -> CameraMetrics {
+    let now = format_timestamp(app.clock.now());
+    let started = format_timestamp(app.started_at);
+    let cameras = app
+        .cameras
+        .list()
+        .into_iter()
+        .map(|camera| {
+            let connected = camera.status.as_str() == "CONNECTED";
+            let kind = camera.kind.as_str();
+            let device_num = (kind == "v4l2")
+                .then(|| camera.device.strip_prefix("camera")?.parse().ok())
+                .flatten();
+            let formats = app
+                .cameras
+                .capabilities(&camera.device)
+                .map(|caps| {
+                    caps.modes
+                        .into_iter()
+                        .map(|m| PixelFormatInfo {
+                            pixel_format: m.format,
+                            width: m.width,
+                            height: m.height,
+                            frame_rates: m.fps.iter().map(|f| format!("{f}.000")).collect(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let recording = app.recorder.status(&camera.device).active;
+            let entry = CameraMetricsEntry {
+                path: camera.device.clone(),
+                name: camera.name.clone(),
+                status: camera.status.as_str().to_owned(),
+                r#type: kind.to_owned(),
+                device_num,
+                last_seen: if connected { now.clone() } else { started.clone() },
+                formats,
+                health: CameraHealth {
+                    state: if recording { "ok" } else { "idle" }.to_owned(),
+                    last_frame_at: None,
+                    measured_fps: None,
+                },
+            };
+            (camera.device, entry)
+        })
+        .collect::<BTreeMap<_, _>>();
+    assemble_camera_metrics(snapshot, cameras)
+}
+
+fn assemble_camera_metrics(
+    snapshot: &CameraMonitorSnapshot,
+    cameras: BTreeMap<String, CameraMetricsEntry>,
+) -> CameraMetrics {
     CameraMetrics {
-        connected_cameras: cameras.connected.len() as u64,
-        total_cameras: cameras.total.max(cameras.connected.len()) as u64,
-        cameras: BTreeMap::new(),
+        connected_cameras: snapshot.connected.len() as u64,
+        total_cameras: snapshot.total.max(cameras.len()) as u64,
+        cameras,
     }
 }
 
@@ -192,7 +251,7 @@ mod tests {
             total: 2,
             ..Default::default()
         };
-        let c = camera_metrics(&cams);
+        let c = assemble_camera_metrics(&cams, BTreeMap::new());
         assert_eq!((c.connected_cameras, c.total_cameras, c.cameras.len()), (1, 2, 0));
     }
 }
