@@ -44,10 +44,11 @@ pub async fn run(registry: Arc<CameraRegistry>, dir: PathBuf, mut shutdown: watc
             continue;
         }
         // The thread ended: it could not watch, or failed later.
-        let why = match handle.join() {
-            Ok(Err(e)) => e,
-            Ok(Ok(())) => "the hotplug watch stopped".to_owned(),
-            Err(_) => "the hotplug thread panicked".to_owned(),
+        // The thread is ending (it dropped the sender); join it off the runtime anyway.
+        let why = match tokio::task::spawn_blocking(move || handle.join()).await {
+            Ok(Ok(Err(e))) => e,
+            Ok(Ok(Ok(()))) => "the hotplug watch stopped".to_owned(),
+            _ => "the hotplug thread panicked".to_owned(),
         };
         tracing::warn!(dir = %dir.display(), why, "V4L2 hotplug watch not running; relying on periodic rescans");
         registry.set_watch_error(Some(why));
