@@ -1203,4 +1203,59 @@ pub(crate) mod tests {
             json!({"device":"camera1","name":"USB Camera","status":"DISCONNECTED","removed":false})
         );
     }
+
+    #[tokio::test]
+    async fn a_vanishing_device_ends_its_recording_with_device_disconnected() {
+        use crate::media::recorder::{Recorder, StartRequest};
+        let h = crate::media::test_support::harness().await;
+        let cam = ProbedCamera {
+            id: "camera7".into(),
+            name: "Fake USB".into(),
+            // A lavfi source stands in for the device node, so ffmpeg really records.
+            source: CameraSource::Lavfi {
+                pattern: "testsrc".into(),
+                width: 320,
+                height: 240,
+                fps: 10,
+            },
+            modes: Vec::new(),
+            current: Some((320, 240, 10)),
+            error: None,
+        };
+        let probe = Arc::new(FakeProbe(std::sync::Mutex::new(vec![cam])));
+        let r = CameraRegistry::new(
+            &h.config.cameras,
+            probe.clone(),
+            Ffmpeg::default(),
+            Arc::clone(&h.events),
+            h.clock.clone(),
+        );
+        r.scan().await;
+        let recorder = Recorder::new(
+            &h.config,
+            Arc::clone(&r),
+            Ffmpeg::default(),
+            Arc::clone(&h.events),
+            h.clock.clone(),
+            h.store.clone(),
+        );
+        recorder
+            .start(StartRequest {
+                device: "camera7".into(),
+                duration: None,
+                format: None,
+            })
+            .await
+            .expect("recording starts");
+        assert!(recorder.status("camera7").active);
+        probe.0.lock().expect("lock").clear();
+        r.rescan_devices().await;
+        let ended = crate::media::test_support::eventually(Duration::from_secs(10), || {
+            !h.payloads("recording.error").is_empty()
+        })
+        .await;
+        assert!(ended, "recording.error published");
+        assert_eq!(h.payloads("recording.error")[0]["reason"], "device_disconnected");
+        assert!(!recorder.status("camera7").active);
+    }
 }
