@@ -1024,4 +1024,39 @@ mod tests {
         assert_eq!(result.total_found, 0);
         assert!(result.errors[0].contains("cut short"), "{:?}", result.errors);
     }
+
+    #[tokio::test]
+    async fn scheduled_scans_follow_the_interval() {
+        let port = fake_rtsp("/subject").await;
+        let mut config = ExternalDiscoveryConfig {
+            enabled: true,
+            ..ExternalDiscoveryConfig::default()
+        };
+        config.skydio.network_ranges = vec!["127.0.0.1/32".parse().expect("net")];
+        config.skydio.eo_port = port;
+        config.skydio.ir_port = port;
+        let (ext, _, _, _, clock) = service(config).await;
+        let (stop, shutdown) = watch::channel(false);
+        let task = tokio::spawn(Arc::clone(&ext).run(shutdown));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        clock.advance(Duration::from_secs(3600));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(ext.scans_done.load(Ordering::Acquire), 0, "interval 0: on demand only");
+        ext.set_interval(10).await.expect("set");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        clock.advance(Duration::from_secs(10));
+        let scanned = tokio::time::timeout(Duration::from_secs(5), async {
+            while ext.scans_done.load(Ordering::Acquire) == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(scanned.is_ok(), "a scheduled scan ran");
+        assert_eq!(ext.list().total_count, 1);
+        stop.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("ends")
+            .expect("join");
+    }
 }
