@@ -250,6 +250,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(crate::transport::serve(rpc_listener, tls, crate::transport::router(app.clone()), app.shutdown_signal()));
     readiness.set_listener_bound(true);
     tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
+    // The media index follows the storage folders (watch + periodic reconcile), so lists never scan.
+    tasks.spawn(app.files.clone().run_index(app.shutdown_signal()));
     health.refresh().await;
     tasks.spawn(health.clone().run(app.shutdown_signal()));
     {

@@ -1,38 +1,39 @@
 //! The file catalogue (API.md §4.4): listing, describing and deleting recordings and snapshots.
 //!
 //! Invariants:
-//! - The directories are the truth: every call scans `storage.recordings_path` / `storage.snapshots_path` on
-//!   the blocking pool. Only regular files (never symlinks) whose names pass the filename rule and carry a
-//!   media extension are listed; a name is only ever joined to its storage directory after that check, so no
-//!   request can reach outside the storage folders.
+//! - The directories are the truth, followed by the [media index](super::index): a list is one paged SQL
+//!   query on `media_index` (no directory scan while the index is live); info and delete re-stat the one file
+//!   they name and refresh its row. Only regular files (never symlinks) whose names pass the filename rule
+//!   and carry a media extension are listed; a name is only ever joined to its storage directory after that
+//!   check, so no request can reach outside the storage folders.
 //! - The state store (`media_files`) adds what the file system cannot tell: the camera of a custom-named
 //!   snapshot and the requested format of a recording. Without a row, both come from the generated name
-//!   (`.mp4` → `fmp4`).
-//! - The segment a recording is writing right now is `in_progress` and cannot be deleted (`file_in_use`).
-//! - Recording durations come from ffprobe and are cached by (name, size, mtime), at most [`DURATION_CACHE`]
-//!   entries; lists use the cache or, for files not probed yet, the span between the name's time and the
-//!   last write, so a list never waits on many ffprobe runs.
+//!   (`.mp4` → `fmp4`). The index carries these facts.
+//! - The segment a recording is writing right now is `in_progress` and cannot be deleted (`file_in_use`); its
+//!   size and modification time are read from the disk at list time (the index sees it at close).
+//! - Recording durations come from ffprobe, run lazily by `get_recording_info` and stored in the index while
+//!   the file's size and mtime are unchanged; lists use that or, for files not probed yet, the span between
+//!   the creation time and the last write, so a list never waits on ffprobe.
 
+use crate::clock::parse_timestamp;
 use crate::clock::{Clock, format_timestamp};
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::media::ffmpeg::Ffmpeg;
+use crate::media::index::{IndexRow, MediaIndex};
 use crate::media::recorder::{Recorder, RecordingFormat};
 use crate::media::snapshots::{ImageFormat, image_size};
 use crate::media::{blocking, download_url, parse_generated_name, storage_unavailable};
-use crate::store::{Store, parse_sql_time};
+use crate::store::Store;
 use crate::{Error, ErrorKind};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
-/// Most recording durations kept in memory.
-pub const DURATION_CACHE: usize = 4096;
 /// Time limit of one ffprobe of a recording.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,7 +58,7 @@ impl FileKind {
             FileKind::Snapshot => "snapshots",
         }
     }
-    fn has_media_extension(self, name: &str) -> bool {
+    pub(crate) fn has_media_extension(self, name: &str) -> bool {
         match self {
             FileKind::Recording => RecordingFormat::guess_from_filename(name).is_some(),
             FileKind::Snapshot => ImageFormat::of_filename(name).is_some(),
@@ -125,19 +126,10 @@ struct Found {
     name: String,
     size: u64,
     modified: SystemTime,
-    /// Birth time when the file system reports one.
-    born: Option<SystemTime>,
 }
 
-/// What the state store knows about a file.
-#[derive(Clone, Debug)]
-struct Known {
-    device: String,
-    format: String,
-    created: Option<OffsetDateTime>,
-}
-
-/// Lists, describes and deletes media files. Construct with [`FileCatalog::new`]; nothing to spawn.
+/// Lists, describes and deletes media files. Construct with [`FileCatalog::new`]; spawn
+/// [`FileCatalog::run_index`] so the index follows the disk without a scan per list.
 pub struct FileCatalog {
     recordings_dir: PathBuf,
     snapshots_dir: PathBuf,
@@ -146,8 +138,7 @@ pub struct FileCatalog {
     ffmpeg: Ffmpeg,
     events: Arc<EventBus>,
     clock: Arc<dyn Clock>,
-    store: Store,
-    durations: Mutex<HashMap<String, (u64, SystemTime, f64)>>,
+    index: Arc<MediaIndex>,
 }
 
 impl FileCatalog {
@@ -167,8 +158,29 @@ impl FileCatalog {
             ffmpeg,
             events,
             clock,
-            store,
-            durations: Mutex::new(HashMap::new()),
+            index: MediaIndex::new(
+                store,
+                config.storage.recordings_path.clone(),
+                config.storage.snapshots_path.clone(),
+            ),
+        }
+    }
+
+    /// The index the listings read.
+    pub fn index(&self) -> &Arc<MediaIndex> {
+        &self.index
+    }
+
+    /// Keeps the index following the storage folders until `shutdown` (see [`MediaIndex::run`]).
+    pub async fn run_index(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        Arc::clone(&self.index).run(Arc::clone(&self.clock), shutdown).await;
+    }
+
+    /// Tells the index a file was written, renamed or removed (called by the writers; the watch would see it
+    /// too, a little later).
+    pub async fn file_changed(&self, kind: FileKind, filename: &str) {
+        if let Err(e) = self.index.refresh(kind, filename).await {
+            tracing::warn!(filename, error = %e, "media index update failed");
         }
     }
 
@@ -194,20 +206,23 @@ impl FileCatalog {
         limit: usize,
         offset: usize,
     ) -> crate::Result<Page<RecordingFile>> {
-        let found = scan(self.recordings_dir.clone(), FileKind::Recording).await?;
-        let known = self.known(FileKind::Recording).await;
+        self.index.ensure_fresh().await?;
+        let (rows, total) = self.index.page(FileKind::Recording, device, limit, offset).await?;
         let writing = self.recorder.files_in_progress();
-        let mut items: Vec<RecordingFile> = found
-            .into_iter()
-            .map(|f| self.recording_item(f, &known, &writing))
-            .collect();
-        items.retain(|i| device.is_none_or(|d| i.device == d));
-        items.sort_by(|a, b| {
-            b.created_time
-                .cmp(&a.created_time)
-                .then_with(|| b.filename.cmp(&a.filename))
-        });
-        Ok(page(items, limit, offset))
+        let mut files = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let in_progress = writing.contains(&row.filename);
+            if in_progress {
+                self.live_stat(&mut row).await;
+            }
+            files.push(self.recording_item(row, in_progress));
+        }
+        Ok(Page {
+            files,
+            total,
+            limit,
+            offset,
+        })
     }
 
     pub async fn list_snapshots(
@@ -216,43 +231,40 @@ impl FileCatalog {
         limit: usize,
         offset: usize,
     ) -> crate::Result<Page<SnapshotFile>> {
-        let found = scan(self.snapshots_dir.clone(), FileKind::Snapshot).await?;
-        let known = self.known(FileKind::Snapshot).await;
-        let mut items: Vec<SnapshotFile> = found.into_iter().map(|f| self.snapshot_item(f, &known)).collect();
-        items.retain(|i| device.is_none_or(|d| i.device == d));
-        items.sort_by(|a, b| {
-            b.created_time
-                .cmp(&a.created_time)
-                .then_with(|| b.filename.cmp(&a.filename))
-        });
-        Ok(page(items, limit, offset))
+        self.index.ensure_fresh().await?;
+        let (rows, total) = self.index.page(FileKind::Snapshot, device, limit, offset).await?;
+        Ok(Page {
+            files: rows.into_iter().map(|r| self.snapshot_item(r)).collect(),
+            total,
+            limit,
+            offset,
+        })
     }
 
     pub async fn recording_info(&self, filename: &str) -> crate::Result<RecordingFile> {
         check_name(filename)?;
-        let found = self.stat(FileKind::Recording, filename).await?;
-        let known = self.known_one(FileKind::Recording, filename).await;
-        let mut item = self.recording_item(found.clone(), &known, &self.recorder.files_in_progress());
-        if !item.in_progress
-            && let Some(seconds) = self.probe_duration(&found).await
+        let mut row = self.row(FileKind::Recording, filename).await?;
+        let in_progress = self.recorder.files_in_progress().iter().any(|f| f == filename);
+        if !in_progress
+            && row.duration.is_none()
+            && let Some(seconds) = self.probe_duration(&row).await
         {
-            item.duration = seconds.round().max(0.0) as u64;
+            row.duration = Some(seconds);
         }
-        Ok(item)
+        Ok(self.recording_item(row, in_progress))
     }
 
     pub async fn snapshot_info(&self, filename: &str) -> crate::Result<SnapshotFile> {
         check_name(filename)?;
-        let found = self.stat(FileKind::Snapshot, filename).await?;
-        let known = self.known_one(FileKind::Snapshot, filename).await;
-        let path = self.snapshots_dir.join(&found.name);
+        let row = self.row(FileKind::Snapshot, filename).await?;
+        let path = self.snapshots_dir.join(&row.filename);
         let resolution = blocking(move || {
             let mut head = Vec::with_capacity(64 * 1024);
             let read = std::fs::File::open(&path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
             Ok(read.ok().and_then(|_| image_size(&head)))
         })
         .await?;
-        let mut item = self.snapshot_item(found, &known);
+        let mut item = self.snapshot_item(row);
         item.resolution = Some(resolution.map_or_else(String::new, |(w, h)| format!("{w}x{h}")));
         Ok(item)
     }
@@ -270,7 +282,6 @@ impl FileCatalog {
             .suggest("Stop the recording first"));
         }
         self.delete(FileKind::Recording, filename, "api").await?;
-        lock(&self.durations).remove(filename);
         Ok(Deleted {
             filename: filename.to_owned(),
             deleted: true,
@@ -293,19 +304,22 @@ impl FileCatalog {
     pub async fn delete_for_retention(&self, kind: FileKind, filename: &str) -> crate::Result<()> {
         check_name(filename)?;
         if kind == FileKind::Recording && self.recorder.files_in_progress().iter().any(|f| f == filename) {
-            return Err(Error::new(ErrorKind::InvalidState, "file_in_use", format!("{filename} is being recorded"))
-                .with("resource", "recording")
-                .with("id", filename));
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "file_in_use",
+                format!("{filename} is being recorded"),
+            )
+            .with("resource", "recording")
+            .with("id", filename));
         }
         self.delete(kind, filename, "retention").await?;
-        lock(&self.durations).remove(filename);
         Ok(())
     }
 
     // ---- internals ----
 
     async fn delete(&self, kind: FileKind, filename: &str, reason: &'static str) -> crate::Result<()> {
-        let known = self.known_one(kind, filename).await;
+        let indexed = self.index.get(kind, filename).await.ok().flatten();
         let dir = self.dir(kind).to_owned();
         let name = filename.to_owned();
         blocking(move || {
@@ -325,7 +339,7 @@ impl FileCatalog {
         .await?;
         let (k, name) = (kind.as_str(), filename.to_owned());
         if let Err(e) = self
-            .store
+            .store()
             .call(move |c| {
                 Ok(c.execute(
                     "DELETE FROM media_files WHERE kind = ?1 AND filename = ?2",
@@ -334,11 +348,14 @@ impl FileCatalog {
             })
             .await
         {
-            tracing::warn!(filename, error = %e, "file deleted but its index row remains");
+            tracing::warn!(filename, error = %e, "file deleted but its media_files row remains");
         }
-        let device = known
-            .get(filename)
-            .map(|k| k.device.clone())
+        if let Err(e) = self.index.remove(kind, filename).await {
+            tracing::warn!(filename, error = %e, "file deleted but its index row remains until the next reconcile");
+        }
+        let device = indexed
+            .map(|r| r.device)
+            .filter(|d| !d.is_empty())
             .or_else(|| parse_generated_name(filename).map(|(d, _)| d))
             .unwrap_or_default();
         self.events.publish(
@@ -349,11 +366,35 @@ impl FileCatalog {
         Ok(())
     }
 
+    fn store(&self) -> &Store {
+        self.index.store()
+    }
+
+    /// The refreshed index row of a file, or -32010 when there is no such listable file.
+    async fn row(&self, kind: FileKind, filename: &str) -> crate::Result<IndexRow> {
+        self.index
+            .refresh(kind, filename)
+            .await?
+            .ok_or_else(|| kind.not_found(filename))
+    }
+
+    /// Size and modification time of a file being written, from the disk (the index sees it at close).
+    async fn live_stat(&self, row: &mut IndexRow) {
+        if let Ok(found) = self.stat(FileKind::Recording, &row.filename).await {
+            row.file_size = found.size;
+            row.modified_at = format_timestamp(OffsetDateTime::from(found.modified));
+        }
+    }
+
     async fn stat(&self, kind: FileKind, filename: &str) -> crate::Result<Found> {
         let dir = self.dir(kind).to_owned();
         let name = filename.to_owned();
         blocking(move || match std::fs::symlink_metadata(dir.join(&name)) {
-            Ok(m) if m.is_file() && kind.has_media_extension(&name) => Ok(found(name, &m)),
+            Ok(m) if m.is_file() && kind.has_media_extension(&name) => Ok(Found {
+                name,
+                size: m.len(),
+                modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            }),
             Ok(_) => Err(kind.not_found(&name)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(kind.not_found(&name)),
             Err(e) => Err(storage_unavailable(&dir, &e)),
@@ -361,126 +402,70 @@ impl FileCatalog {
         .await
     }
 
-    async fn known(&self, kind: FileKind) -> HashMap<String, Known> {
-        self.query_known(kind, None).await
-    }
-
-    async fn known_one(&self, kind: FileKind, filename: &str) -> HashMap<String, Known> {
-        self.query_known(kind, Some(filename.to_owned())).await
-    }
-
-    /// Index rows; an unavailable store only loses the extra facts, never the listing.
-    async fn query_known(&self, kind: FileKind, filename: Option<String>) -> HashMap<String, Known> {
-        let k = kind.as_str();
-        let rows = self
-            .store
-            .call(move |conn| {
-                let mut st = conn.prepare(
-                    "SELECT filename, device, format, created_at FROM media_files
-                     WHERE kind = ?1 AND (?2 IS NULL OR filename = ?2)",
-                )?;
-                let rows = st
-                    .query_map(rusqlite::params![k, filename], |r| {
-                        let created: String = r.get(3)?;
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            Known {
-                                device: r.get(1)?,
-                                format: r.get(2)?,
-                                created: parse_sql_time(&created).ok(),
-                            },
-                        ))
-                    })?
-                    .collect::<rusqlite::Result<HashMap<_, _>>>()?;
-                Ok(rows)
-            })
-            .await;
-        rows.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "media index unavailable; listing from file names only");
-            HashMap::new()
-        })
-    }
-
-    fn recording_item(&self, f: Found, known: &HashMap<String, Known>, writing: &[String]) -> RecordingFile {
-        let k = known.get(&f.name);
-        let parsed = parse_generated_name(&f.name);
-        let created = created_time(&f, k, parsed.as_ref());
-        let modified = OffsetDateTime::from(f.modified);
-        let in_progress = writing.contains(&f.name);
+    fn recording_item(&self, row: IndexRow, in_progress: bool) -> RecordingFile {
+        let created = parse_timestamp(&row.created_at);
+        let modified = parse_timestamp(&row.modified_at);
+        let span = |to: OffsetDateTime| created.map_or(0, |c| (to - c).as_seconds_f64().round().max(0.0) as u64);
         let duration = if in_progress {
-            (self.clock.now() - created).as_seconds_f64().round().max(0.0) as u64
+            span(self.clock.now())
         } else {
-            match lock(&self.durations).get(&f.name) {
-                Some((size, mtime, seconds)) if *size == f.size && *mtime == f.modified => {
-                    seconds.round().max(0.0) as u64
-                }
-                _ => (modified - created).as_seconds_f64().round().max(0.0) as u64,
+            match row.duration {
+                Some(seconds) => seconds.round().max(0.0) as u64,
+                None => modified.map_or(0, span),
             }
         };
-        let format = k
-            .map(|k| k.format.clone())
-            .or_else(|| RecordingFormat::guess_from_filename(&f.name).map(|g| g.as_str().to_owned()))
-            .unwrap_or_default();
         RecordingFile {
-            download_url: download_url(self.public_base_url.as_deref(), FileKind::Recording.url_dir(), &f.name),
-            device: k
-                .map(|k| k.device.clone())
-                .or_else(|| parsed.map(|(d, _)| d))
-                .unwrap_or_default(),
-            created_time: format_timestamp(created),
-            modified_time: format_timestamp(modified),
-            filename: f.name,
-            file_size: f.size,
+            download_url: download_url(
+                self.public_base_url.as_deref(),
+                FileKind::Recording.url_dir(),
+                &row.filename,
+            ),
+            device: row.device,
+            created_time: row.created_at,
+            modified_time: row.modified_at,
+            filename: row.filename,
+            file_size: row.file_size,
             duration,
-            format,
+            format: row.format,
             in_progress,
         }
     }
 
-    fn snapshot_item(&self, f: Found, known: &HashMap<String, Known>) -> SnapshotFile {
-        let k = known.get(&f.name);
-        let parsed = parse_generated_name(&f.name);
-        let created = created_time(&f, k, parsed.as_ref());
-        let format = ImageFormat::of_filename(&f.name)
-            .map(|i| i.as_str().to_owned())
-            .unwrap_or_default();
+    fn snapshot_item(&self, row: IndexRow) -> SnapshotFile {
         SnapshotFile {
-            download_url: download_url(self.public_base_url.as_deref(), FileKind::Snapshot.url_dir(), &f.name),
-            device: k
-                .map(|k| k.device.clone())
-                .or_else(|| parsed.map(|(d, _)| d))
-                .unwrap_or_default(),
-            created_time: format_timestamp(created),
-            modified_time: format_timestamp(OffsetDateTime::from(f.modified)),
-            filename: f.name,
-            file_size: f.size,
-            format,
+            download_url: download_url(
+                self.public_base_url.as_deref(),
+                FileKind::Snapshot.url_dir(),
+                &row.filename,
+            ),
+            device: row.device,
+            created_time: row.created_at,
+            modified_time: row.modified_at,
+            filename: row.filename,
+            file_size: row.file_size,
+            format: row.format,
             resolution: None,
         }
     }
 
-    /// Duration by ffprobe, cached by (name, size, mtime).
-    async fn probe_duration(&self, f: &Found) -> Option<f64> {
-        if let Some((size, mtime, seconds)) = lock(&self.durations).get(&f.name)
-            && *size == f.size
-            && *mtime == f.modified
-        {
-            return Some(*seconds);
-        }
-        let path = self.recordings_dir.join(&f.name);
+    /// Duration by ffprobe, stored in the index for this size and mtime.
+    async fn probe_duration(&self, row: &IndexRow) -> Option<f64> {
+        let path = self.recordings_dir.join(&row.filename);
         let info = self.ffmpeg.probe(&path.display().to_string(), &[], PROBE_TIMEOUT).await;
         let seconds = match info {
             Ok(info) => info.duration?,
             Err(e) => {
-                tracing::warn!(filename = f.name, error = ?e, "ffprobe of a recording failed");
+                tracing::warn!(filename = row.filename, error = ?e, "ffprobe of a recording failed");
                 return None;
             }
         };
-        let mut cache = lock(&self.durations);
-        if cache.len() >= DURATION_CACHE {
-            cache.clear();
+        if let Err(e) = self
+            .index
+            .set_duration(FileKind::Recording, &row.filename, row.file_size, seconds)
+            .await
+        {
+            tracing::warn!(filename = row.filename, error = %e, "probed duration not stored");
         }
-        cache.insert(f.name.clone(), (f.size, f.modified, seconds));
         Some(seconds)
     }
 }
@@ -569,66 +554,6 @@ fn check_name(filename: &str) -> crate::Result<()> {
             format!("Invalid file name {filename:?}"),
         ))
     }
-}
-
-/// Every listable file of a directory (a missing directory is empty).
-async fn scan(dir: PathBuf, kind: FileKind) -> crate::Result<Vec<Found>> {
-    blocking(move || {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(storage_unavailable(&dir, &e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            if !camera_api::methods::is_valid_filename(&name) || !kind.has_media_extension(&name) {
-                continue;
-            }
-            // DirEntry::metadata does not follow symlinks.
-            match entry.metadata() {
-                Ok(m) if m.is_file() => out.push(found(name, &m)),
-                _ => {}
-            }
-        }
-        Ok(out)
-    })
-    .await
-}
-
-fn found(name: String, m: &std::fs::Metadata) -> Found {
-    Found {
-        name,
-        size: m.len(),
-        modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        born: m.created().ok(),
-    }
-}
-
-/// Creation time: the index row, else the time in a generated name, else the file's birth time, else mtime.
-fn created_time(f: &Found, known: Option<&Known>, parsed: Option<&(String, OffsetDateTime)>) -> OffsetDateTime {
-    known
-        .and_then(|k| k.created)
-        .or_else(|| parsed.map(|(_, t)| *t))
-        .or_else(|| f.born.map(OffsetDateTime::from))
-        .unwrap_or_else(|| OffsetDateTime::from(f.modified))
-}
-
-fn page<T>(items: Vec<T>, limit: usize, offset: usize) -> Page<T> {
-    let total = items.len();
-    let files = items.into_iter().skip(offset).take(limit).collect();
-    Page {
-        files,
-        total,
-        limit,
-        offset,
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 pub mod ffmpeg;
 pub mod files;
+pub mod index;
 pub mod recorder;
 pub mod snapshots;
 

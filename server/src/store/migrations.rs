@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: crate::cameras::external::MIGRATION_NAME,
         sql: crate::cameras::external::MIGRATION_SQL,
     },
+    Migration {
+        version: 5,
+        name: crate::media::index::MIGRATION_NAME,
+        sql: crate::media::index::MIGRATION_SQL,
+    },
 ];
 
 /// Brings `conn` up to the last version of `migrations`.
