@@ -467,7 +467,7 @@ pub struct SkydioDiscoveryConfig {
 impl Default for SkydioDiscoveryConfig {
     fn default() -> Self {
         SkydioDiscoveryConfig {
-            network_ranges: "192.168.42.0/24".parse().into_iter().collect(),
+            network_ranges: Vec::new(),
             eo_port: 5554,
             eo_path: "/subject".into(),
             ir_port: 6554,
