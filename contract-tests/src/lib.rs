@@ -11,6 +11,7 @@
 pub mod contract;
 pub mod http;
 pub mod jwt;
+pub mod mediamtx_double;
 pub mod server;
 pub mod tls;
 pub mod ws;

@@ -37,6 +37,8 @@ use tokio::task::JoinSet;
 
 /// How long `auto` waits for a managed MediaMTX to answer at start.
 pub const MANAGED_START_WAIT: Duration = Duration::from_secs(5);
+/// After a link change, when to ask for one more health round (just past the monitor's 5 s publish spacing).
+const HEALTH_REPUBLISH_AFTER: Duration = Duration::from_millis(5500);
 
 /// The active backend (`get_server_info.backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub struct MediaServer {
     pub backend: Backend,
     pub streaming: Option<Arc<StreamingService>>,
     managed: Option<tokio::task::JoinHandle<()>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl MediaServer {
@@ -75,7 +78,7 @@ impl MediaServer {
         let m = &config.mediamtx;
         if config.recording.backend == RecordingBackend::Ffmpeg || !m.enabled {
             tracing::info!("standalone backend: ffmpeg records directly, streaming is off");
-            return Ok(MediaServer::standalone());
+            return Ok(MediaServer::standalone(clock));
         }
         let client = MediamtxClient::new(&m.api_url, api_auth(config)).map_err(|e| anyhow::anyhow!("{e}"))?;
         let managed = match &m.managed {
@@ -105,7 +108,7 @@ impl MediaServer {
             if let Some(task) = managed {
                 task.abort();
             }
-            return Ok(MediaServer::standalone());
+            return Ok(MediaServer::standalone(clock));
         }
         let settings = desired::PathSettings {
             start_timeout: Duration::from_secs(config.streaming.start_timeout),
@@ -119,7 +122,7 @@ impl MediaServer {
             reconciler,
             cameras.clone(),
             ffmpeg,
-            clock,
+            clock.clone(),
             StreamingSettings {
                 start_timeout: Duration::from_secs(config.streaming.start_timeout),
                 auto_close_after: Duration::from_secs(config.streaming.auto_close_after),
@@ -141,14 +144,16 @@ impl MediaServer {
             backend: Backend::Mediamtx,
             streaming: Some(streaming),
             managed,
+            clock,
         })
     }
 
-    fn standalone() -> MediaServer {
+    fn standalone(clock: Arc<dyn Clock>) -> MediaServer {
         MediaServer {
             backend: Backend::Standalone,
             streaming: None,
             managed: None,
+            clock,
         }
     }
 
@@ -185,13 +190,22 @@ impl MediaServer {
         tasks.spawn(streaming.run(shutdown.clone()));
         let mut link = reconciler.subscribe();
         let mut stop = shutdown.clone();
+        let clock = self.clock.clone();
         tasks.spawn(async move {
+            // A second round once the health monitor's publish spacing has passed, so a change that was
+            // suppressed by it still goes out within a few seconds.
+            let mut again: Option<crate::clock::SleepFuture> = None;
             loop {
                 tokio::select! {
                     changed = link.changed() => {
                         if changed.is_err() {
                             return;
                         }
+                        health.request_refresh();
+                        again = Some(clock.sleep(HEALTH_REPUBLISH_AFTER));
+                    }
+                    () = async { if let Some(sleep) = again.as_mut() { sleep.await } }, if again.is_some() => {
+                        again = None;
                         health.request_refresh();
                     }
                     () = stopped(&mut stop) => return,
