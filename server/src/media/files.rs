@@ -206,7 +206,7 @@ impl FileCatalog {
         limit: usize,
         offset: usize,
     ) -> crate::Result<Page<RecordingFile>> {
-        self.index.ensure_fresh().await?;
+        self.index.ensure_fresh(FileKind::Recording).await?;
         let (rows, total) = self.index.page(FileKind::Recording, device, limit, offset).await?;
         let writing = self.recorder.files_in_progress();
         let mut files = Vec::with_capacity(rows.len());
@@ -231,7 +231,7 @@ impl FileCatalog {
         limit: usize,
         offset: usize,
     ) -> crate::Result<Page<SnapshotFile>> {
-        self.index.ensure_fresh().await?;
+        self.index.ensure_fresh(FileKind::Snapshot).await?;
         let (rows, total) = self.index.page(FileKind::Snapshot, device, limit, offset).await?;
         Ok(Page {
             files: rows.into_iter().map(|r| self.snapshot_item(r)).collect(),

@@ -10,6 +10,10 @@
 //!   instead, so no change is lost for longer than one reconcile period.
 //! - Only regular files (never symlinks) whose names pass the filename rule and carry a media extension of
 //!   their kind get a row, exactly what the scan-based catalogue listed.
+//! - A listing while the watch runs costs one `stat` of the folder: if its mtime moved past the one taken
+//!   before the last sync, the listing waits briefly for the watch (then reconciles), so a file created or
+//!   deleted just before a call is never missed. `total` counts are cached until any row of the store changes
+//!   (`total_changes()` of the store's single connection, triggers included).
 //! - Until the watch runs and the first reconcile has finished ([`MediaIndex::is_live`] false — also in unit
 //!   tests that never spawn [`MediaIndex::run`]), readers call [`MediaIndex::ensure_fresh`], which reconciles
 //!   before answering, so a listing is never staler than the disk.
@@ -31,8 +35,8 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
@@ -69,6 +73,10 @@ pub const MIGRATION_SQL: &str = r#"
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 /// Capacity of the change channel between the watch thread and the applier.
 const CHANGE_CAPACITY: usize = 1024;
+/// How long a listing waits for the watch to apply a change it has seen in a folder's mtime.
+const CATCH_UP: Duration = Duration::from_millis(250);
+/// Most cached counts (kinds × device filters).
+const COUNT_CACHE: usize = 256;
 /// How long one `poll` of the inotify fd waits before checking whether to stop.
 const POLL_MS: i32 = 250;
 
@@ -83,6 +91,9 @@ pub struct IndexRow {
     pub modified_at: String,
     pub duration: Option<f64>,
 }
+
+/// (kind, device filter) → (`total_changes()` when counted, count).
+type CountCache = HashMap<(&'static str, Option<String>), (u64, usize)>;
 
 /// One turn of [`MediaIndex::run`].
 enum Step {
@@ -104,6 +115,13 @@ pub struct MediaIndex {
     recordings_dir: PathBuf,
     snapshots_dir: PathBuf,
     live: AtomicBool,
+    /// `total` per (kind, device filter), valid while the connection's `total_changes()` (every row any
+    /// statement or trigger wrote) is the one recorded with it.
+    counts: Arc<Mutex<CountCache>>,
+    /// Per kind (recordings, snapshots): the folder's mtime taken just before the last pass that brought the
+    /// rows up to date (a full reconcile, or a batch of watch events). A folder whose mtime moved past it has
+    /// entries the index may not have seen yet.
+    synced: Mutex<[Option<i64>; 2]>,
 }
 
 /// What a stat tells.
@@ -122,6 +140,8 @@ impl MediaIndex {
             recordings_dir,
             snapshots_dir,
             live: AtomicBool::new(false),
+            counts: Arc::new(Mutex::new(HashMap::new())),
+            synced: Mutex::new([None, None]),
         })
     }
 
@@ -142,13 +162,24 @@ impl MediaIndex {
         self.live.load(Ordering::Acquire)
     }
 
-    /// Reconciles first unless the index [is live](Self::is_live).
-    pub async fn ensure_fresh(&self) -> crate::Result<()> {
-        if self.is_live() {
-            Ok(())
-        } else {
-            self.reconcile().await.map(|_| ())
+    /// Makes the rows of `kind` trustworthy for a listing: when the index is not [live](Self::is_live),
+    /// reconciles; when it is, compares the folder's mtime (one `stat`) with the last synced one and, if the
+    /// folder changed since, gives the watch up to [`CATCH_UP`] to apply it, then reconciles.
+    pub async fn ensure_fresh(&self, kind: FileKind) -> crate::Result<()> {
+        if !self.is_live() {
+            return self.reconcile().await.map(|_| ());
         }
+        let dir = self.dir(kind).to_owned();
+        let now = crate::media::blocking(move || Ok(dir_mtime(&dir))).await?;
+        let caught_up = || lock(&self.synced)[slot(kind)] >= now;
+        let deadline = tokio::time::Instant::now() + CATCH_UP;
+        while !caught_up() {
+            if tokio::time::Instant::now() >= deadline {
+                return self.reconcile().await.map(|_| ());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
     }
 
     /// Full pass over both folders. Returns how many rows were written or deleted.
@@ -156,15 +187,24 @@ impl MediaIndex {
         let mut changed = 0;
         for kind in [FileKind::Recording, FileKind::Snapshot] {
             let dir = self.dir(kind).to_owned();
-            changed += self
+            let (n, mtime) = self
                 .store
                 .call(move |conn| {
+                    let mtime = dir_mtime(&dir);
                     let found = scan(&dir, kind)?;
-                    reconcile_kind(conn, kind, &found)
+                    Ok((reconcile_kind(conn, kind, &found)?, mtime))
                 })
                 .await?;
+            changed += n;
+            self.mark_synced(kind, mtime);
         }
         Ok(changed)
+    }
+
+    fn mark_synced(&self, kind: FileKind, mtime: Option<i64>) {
+        let mut synced = lock(&self.synced);
+        let s = &mut synced[slot(kind)];
+        *s = (*s).max(mtime);
     }
 
     /// Re-stats one file and upserts or deletes its row; returns the row when the file is listable.
@@ -226,40 +266,49 @@ impl MediaIndex {
         let device = device.map(str::to_owned);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let counts = Arc::clone(&self.counts);
         self.store
             .call(move |conn| {
                 let k = kind.as_str();
-                let (rows, total) = match &device {
-                    None => {
+                let key = (k, device.clone());
+                let changes = conn.total_changes();
+                let cached = lock(&counts).get(&key).copied();
+                let total = match cached {
+                    Some((at, total)) if at == changes => total,
+                    _ => {
                         let total: i64 = conn
-                            .prepare_cached("SELECT count(*) FROM media_index WHERE kind = ?1")?
-                            .query_row([k], |r| r.get(0))?;
-                        let mut st = conn.prepare_cached(
+                            .prepare_cached(
+                                "SELECT count(*) FROM media_index WHERE kind = ?1 AND (?2 IS NULL OR device = ?2)",
+                            )?
+                            .query_row(params![k, device], |r| r.get(0))?;
+                        let total = usize::try_from(total).unwrap_or(0);
+                        let mut counts = lock(&counts);
+                        if counts.len() >= COUNT_CACHE {
+                            counts.clear();
+                        }
+                        counts.insert(key, (changes, total));
+                        total
+                    }
+                };
+                let rows = match &device {
+                    None => conn
+                        .prepare_cached(
                             "SELECT filename, device, format, file_size, created_at, modified_at, duration
                                FROM media_index WHERE kind = ?1
                               ORDER BY created_at DESC, filename DESC LIMIT ?2 OFFSET ?3",
-                        )?;
-                        let rows = st
-                            .query_map(params![k, limit, offset], row)?
-                            .collect::<rusqlite::Result<Vec<_>>>()?;
-                        (rows, total)
-                    }
-                    Some(d) => {
-                        let total: i64 = conn
-                            .prepare_cached("SELECT count(*) FROM media_index WHERE kind = ?1 AND device = ?2")?
-                            .query_row(params![k, d], |r| r.get(0))?;
-                        let mut st = conn.prepare_cached(
+                        )?
+                        .query_map(params![k, limit, offset], row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                    Some(d) => conn
+                        .prepare_cached(
                             "SELECT filename, device, format, file_size, created_at, modified_at, duration
                                FROM media_index WHERE kind = ?1 AND device = ?2
                               ORDER BY created_at DESC, filename DESC LIMIT ?3 OFFSET ?4",
-                        )?;
-                        let rows = st
-                            .query_map(params![k, d, limit, offset], row)?
-                            .collect::<rusqlite::Result<Vec<_>>>()?;
-                        (rows, total)
-                    }
+                        )?
+                        .query_map(params![k, d, limit, offset], row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
                 };
-                Ok((rows, usize::try_from(total).unwrap_or(0)))
+                Ok((rows, total))
             })
             .await
     }
@@ -337,6 +386,10 @@ impl MediaIndex {
             }
             next = rx.try_recv().ok();
         }
+        let dirs = [self.recordings_dir.clone(), self.snapshots_dir.clone()];
+        let mtimes = crate::media::blocking(move || Ok(dirs.map(|d| dir_mtime(&d))))
+            .await
+            .unwrap_or([None, None]);
         for (k, name) in names {
             let kind = if k == FileKind::Recording.as_str() {
                 FileKind::Recording
@@ -345,10 +398,31 @@ impl MediaIndex {
             };
             if let Err(e) = self.refresh(kind, &name).await {
                 tracing::warn!(filename = name, error = %e, "media index update failed");
+                return true;
             }
         }
+        self.mark_synced(FileKind::Recording, mtimes[0]);
+        self.mark_synced(FileKind::Snapshot, mtimes[1]);
         false
     }
+}
+
+fn slot(kind: FileKind) -> usize {
+    match kind {
+        FileKind::Recording => 0,
+        FileKind::Snapshot => 1,
+    }
+}
+
+/// A folder's mtime in ns (`None` when it cannot be read). Blocking.
+fn dir_mtime(dir: &Path) -> Option<i64> {
+    let m = std::fs::metadata(dir).ok()?.modified().ok()?;
+    let d = m.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_nanos()).ok()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexRow> {
