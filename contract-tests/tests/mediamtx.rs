@@ -725,6 +725,14 @@ async fn streaming_pins_with_real_readiness_and_counts_viewers() {
     )
     .await;
     assert_eq!(status["streaming"], true);
+    let metrics = until_result(&mut ws, "get_metrics", json!({}), Duration::from_secs(5), |m| {
+        m["stream_metrics"]["total_viewers"] == 1
+    })
+    .await;
+    assert_eq!(
+        metrics["stream_metrics"],
+        json!({"active_streams": 1, "total_streams": 2, "total_viewers": 1})
+    );
     let n = ws.notification("mediamtx.stream", Duration::from_secs(5)).await;
     assert_eq!(n["params"]["readers"], 1, "{n}");
 

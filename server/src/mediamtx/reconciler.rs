@@ -241,6 +241,11 @@ impl Reconciler {
         self.lock().runtime.get(name).cloned()
     }
 
+    /// The last polled state of every managed path.
+    pub fn cached_all(&self) -> Vec<PathState> {
+        self.lock().runtime.values().cloned().collect()
+    }
+
     /// Viewers of a path in `state` (readers minus the service's own).
     pub fn viewers(&self, state: &PathState) -> u64 {
         let own = self.lock().own_readers.get(&state.name).copied().unwrap_or(0);
@@ -629,7 +634,9 @@ pub fn normalize_time(t: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::client::PathPeer;
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn versions() {
@@ -641,6 +648,97 @@ mod tests {
             normalize_time("2026-11-22T02:54:18.205242161Z"),
             "2026-11-22T02:54:18.205Z"
         );
+    }
+
+    fn topics(events: &EventBus) -> Vec<(String, Value)> {
+        std::mem::take(&mut *events.log.lock().expect("log"))
+    }
+
+    #[tokio::test]
+    async fn runtime_changes_become_events_and_link_changes_are_reported_once() {
+        use crate::cameras::{CameraRegistry, NoDevices};
+        use crate::clock::ManualClock;
+        use crate::media::ffmpeg::Ffmpeg;
+        let events = EventBus::new_for_tests();
+        let clock = ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
+        let cameras = CameraRegistry::new(
+            &crate::cameras::tests::virtual_config(&["camera0"]),
+            Arc::new(NoDevices),
+            Ffmpeg::default(),
+            events.clone(),
+            clock.clone(),
+        );
+        let client = MediamtxClient::new("http://127.0.0.1:1", super::super::client::ApiAuth::None).expect("client");
+        let r = Reconciler::new(client, cameras, events.clone(), clock.clone(), PathSettings::default());
+        topics(&events);
+        assert_eq!(r.ensure_up().map_err(|e| e.reason), Err("mediamtx_unavailable"));
+
+        let path = |available: bool, readers: usize, bytes: u64| PathState {
+            name: "camera0".into(),
+            available: Some(available),
+            available_time: available.then(|| "2025-01-15T14:30:00.123456789Z".into()),
+            source: available.then(|| PathPeer {
+                kind: "rtspSession".into(),
+                id: "p".into(),
+            }),
+            readers: vec![PathPeer::default(); readers],
+            outbound_bytes: Some(bytes),
+            ..PathState::default()
+        };
+        let unmanaged = PathState {
+            name: "static0".into(),
+            ..PathState::default()
+        };
+        r.update_runtime(vec![path(false, 0, 0), unmanaged.clone()]);
+        let got = topics(&events);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "mediamtx.path");
+        assert_eq!(
+            got[0].1,
+            json!({"name":"camera0","device":"camera0","source":"none","ready":false,"readers":0,"bytes_sent":0})
+        );
+
+        r.update_runtime(vec![path(true, 1, 1000), unmanaged.clone()]);
+        let names: Vec<String> = topics(&events).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(names, ["mediamtx.stream_started", "mediamtx.stream"]);
+        clock.advance(Duration::from_secs(5));
+        r.update_runtime(vec![path(true, 1, 6000)]);
+        assert_eq!(r.bitrate("camera0"), 9600, "6000 bytes in 5 s");
+        assert!(topics(&events).is_empty(), "nothing changed but bytes");
+        // The service's own reader is not a viewer.
+        r.set_own_readers("camera0", 1);
+        assert_eq!(r.viewers(&path(true, 1, 0)), 0);
+        r.update_runtime(vec![path(true, 2, 7000)]);
+        let got = topics(&events);
+        assert_eq!(
+            (got[0].0.as_str(), got[0].1["readers"].clone()),
+            ("mediamtx.stream", json!(1))
+        );
+        r.set_own_readers("camera0", 0);
+
+        r.link_down("connection refused");
+        r.link_down("connection refused again");
+        let got = topics(&events);
+        let names: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            names,
+            ["mediamtx.error", "mediamtx.stream_stopped"],
+            "reported once: {got:?}"
+        );
+        assert_eq!(got[0].1["reason"], "mediamtx_unavailable");
+        assert!(r.cached("camera0").is_none());
+        let err = r.ensure_up().expect_err("down");
+        assert_eq!(err.data.get("dependency").and_then(Value::as_str), Some("mediamtx"));
+        assert!(err.details.contains("again"), "{}", err.details);
+
+        assert!(r.link_up(Some("v1.20.1".into()), Some("2025-01-15T08:00:00Z".into())));
+        assert!(r.link_up(Some("v1.20.1".into()), Some("2025-01-15T09:00:00Z".into())));
+        let got = topics(&events);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].1["reason"], "mediamtx_restarted");
+        assert!(r.link().last_restart.is_some());
+        assert!(!r.link_up(Some("v1.1.0".into()), None), "too old");
+        assert_eq!(r.link().state, LinkState::Down);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::media::ffmpeg::{Ffmpeg, Role};
 use crate::{Error, ErrorKind};
 use camera_api::types::{
     CameraStreamMetrics, FfmpegProcess, GetStreamStatusResult, GetStreamUrlResult, MediamtxPathState,
-    StartStreamingResult, StopStreamingResult, StreamItem, StreamMetrics, StreamUrls,
+    StartStreamingResult, StopStreamingResult, StreamItem, StreamMetrics, StreamMetricsSummary, StreamUrls,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -320,6 +320,16 @@ impl StreamingService {
             uptime,
         };
         (metrics, pinned)
+    }
+
+    /// `get_metrics.stream_metrics` from the last poll: paths online, paths in MediaMTX, viewers.
+    pub fn summary(&self) -> StreamMetricsSummary {
+        let paths = self.reconciler.cached_all();
+        StreamMetricsSummary {
+            active_streams: paths.iter().filter(|p| p.is_available()).count() as u64,
+            total_streams: paths.len() as u64,
+            total_viewers: paths.iter().map(|p| self.reconciler.viewers(p)).sum(),
+        }
     }
 
     /// Streams pinned right now.

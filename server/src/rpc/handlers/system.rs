@@ -82,7 +82,7 @@ fn media_metrics(app: &AppState) -> (CameraMetrics, RecordingMetrics, StreamMetr
             active_recordings: app.recorder.active_count() as u64,
             ..RecordingMetrics::default()
         },
-        StreamMetricsSummary::default(),
+        app.streaming.as_ref().map(|s| s.summary()).unwrap_or_default(),
     )
 }
 
