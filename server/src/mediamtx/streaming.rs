@@ -423,6 +423,10 @@ impl StreamingService {
         {
             let mut pins = self.lock_pins();
             for (device, pin) in pins.iter_mut() {
+                if self.cameras.camera(device).is_err() {
+                    expired.push(device.clone()); // the camera was removed
+                    continue;
+                }
                 let viewers = self
                     .reconciler
                     .cached(device)
@@ -442,7 +446,7 @@ impl StreamingService {
                 tracing::info!(
                     device,
                     after = limit.as_secs(),
-                    "pinned stream had no viewer; unpinning"
+                    "pinned stream had no viewer (or its camera is gone); unpinning"
                 );
                 self.end_keepalive(&device, pin).await;
             }
