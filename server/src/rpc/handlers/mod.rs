@@ -11,8 +11,8 @@ pub mod keys;
 pub mod recording;
 pub mod session;
 pub mod snapshots;
-pub mod streaming;
 pub mod storage;
+pub mod streaming;
 pub mod system;
 
 use crate::rpc::call::Call;
