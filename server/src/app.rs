@@ -97,29 +97,58 @@ impl AppState {
     }
 }
 
+/// The camera view the health monitor uses for readiness: the registry's, except that the first scan counts as
+/// done only once the readiness gate is open (after the first scan *and* the health round that follows it), so
+/// `/health/ready` and the gate of API.md §3.5 never disagree. The `camera_monitor` component check reads the
+/// registry directly.
+struct GatedCameraProbe {
+    cameras: Arc<dyn crate::health::CameraMonitorProbe>,
+    readiness: Arc<Readiness>,
+}
+
+impl crate::health::CameraMonitorProbe for GatedCameraProbe {
+    fn snapshot(&self) -> crate::health::CameraMonitorSnapshot {
+        let mut snapshot = self.cameras.snapshot();
+        snapshot.first_scan_done &= self.readiness.is_ready();
+        snapshot
+    }
+}
+
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     crate::telemetry::init(&config.logging);
     let capacity = raise_open_files_limit();
-    tracing::info!(open_files = capacity, "open-files limit raised; about {} connections fit", capacity.saturating_sub(64));
+    tracing::info!(
+        open_files = capacity,
+        "open-files limit raised; about {} connections fit",
+        capacity.saturating_sub(64)
+    );
     let config = Arc::new(config);
     let clock: Arc<dyn Clock> = SystemClock::new();
     let started_at = clock.now();
     let prometheus = crate::health::metrics::install();
 
-    let dirs = [config.data_dir.clone(), config.storage.recordings_path.clone(), config.storage.snapshots_path.clone()];
+    let dirs = [
+        config.data_dir.clone(),
+        config.storage.recordings_path.clone(),
+        config.storage.snapshots_path.clone(),
+    ];
     tokio::task::spawn_blocking(move || dirs.iter().try_for_each(std::fs::create_dir_all))
         .await?
         .context("creating the data and storage directories")?;
     let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await?.context("opening the state store")?;
+    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+        .await?
+        .context("opening the state store")?;
     let secret = crate::auth::secret::load_jwt_secret(&config, std::env::var("CAMERA_SERVICE_JWT_SECRET").ok())
         .context("loading the JWT secret")?;
     let auth = AuthService::new(&config, store.clone(), clock.clone(), secret);
     let events = EventBus::new(&config.notifications, clock.clone());
     let ffmpeg = crate::media::ffmpeg::Ffmpeg::default();
     let device_probe: Arc<dyn crate::cameras::CameraProbe> = if config.cameras.v4l2.enabled {
-        Arc::new(crate::cameras::v4l2::V4l2Probe::new(config.cameras.v4l2.device_dir.clone()))
+        Arc::new(crate::cameras::v4l2::V4l2Probe::new(
+            config.cameras.v4l2.device_dir.clone(),
+        ))
     } else {
         Arc::new(crate::cameras::NoDevices)
     };
@@ -130,8 +159,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         events.clone(),
         clock.clone(),
     );
-    let external =
-        crate::cameras::external::ExternalStreams::new(&config.external_discovery, cameras.clone(), store.clone(), clock.clone());
+    let external = crate::cameras::external::ExternalStreams::new(
+        &config.external_discovery,
+        cameras.clone(),
+        store.clone(),
+        clock.clone(),
+    );
     external.load().await.context("loading the external streams")?;
     let snapshots = Arc::new(crate::media::snapshots::SnapshotService::new(
         &config,
@@ -207,7 +240,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             media_server.health_check(),
             store.clone(),
         )),
-        cameras: camera_probe,
+        cameras: Arc::new(GatedCameraProbe {
+            cameras: camera_probe,
+            readiness: readiness.clone(),
+        }),
         listener_bound,
         host: HostSampler::new(clock.clone(), config.storage.recordings_path.clone()),
         metrics: Some(prometheus.clone()),
@@ -247,7 +283,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     let rpc_addr = rpc_listener.local_addr()?;
     let health_addr = health_listener.local_addr()?;
-    tasks.spawn(crate::transport::serve(rpc_listener, tls, crate::transport::router(app.clone()), app.shutdown_signal()));
+    tasks.spawn(crate::transport::serve(
+        rpc_listener,
+        tls,
+        crate::transport::router(app.clone()),
+        app.shutdown_signal(),
+    ));
     readiness.set_listener_bound(true);
     tasks.spawn(auth.clone().run_revocation_watch(app.shutdown_signal()));
     // The media index follows the storage folders (watch + periodic reconcile), so lists never scan.
@@ -260,16 +301,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let on_level: crate::storage::monitor::LevelHook = Arc::new(move |_| health.request_refresh());
         tasks.spawn(storage.clone().run_monitor(Some(on_level), app.shutdown_signal()));
     }
-    tasks.spawn(crate::health::metrics::run_upkeep(prometheus.clone(), app.shutdown_signal()));
+    tasks.spawn(crate::health::metrics::run_upkeep(
+        prometheus.clone(),
+        app.shutdown_signal(),
+    ));
     if config.cameras.v4l2.enabled {
-        tasks.spawn(crate::cameras::hotplug::run(cameras.clone(), config.cameras.v4l2.device_dir.clone(), app.shutdown_signal()));
+        tasks.spawn(crate::cameras::hotplug::run(
+            cameras.clone(),
+            config.cameras.v4l2.device_dir.clone(),
+            app.shutdown_signal(),
+        ));
     }
     tasks.spawn(external.clone().run(app.shutdown_signal()));
     {
         // First discovery scan (the readiness gate), then resume the recordings of the last run, then keep
         // reconciling.
-        let (cameras, readiness, recorder, health, shutdown) =
-            (cameras.clone(), readiness.clone(), recorder.clone(), health.clone(), app.shutdown_signal());
+        let (cameras, readiness, recorder, health, shutdown) = (
+            cameras.clone(),
+            readiness.clone(),
+            recorder.clone(),
+            health.clone(),
+            app.shutdown_signal(),
+        );
         tasks.spawn(async move {
             cameras.scan().await;
             health.refresh().await;
@@ -281,11 +334,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         });
     }
     media_server.spawn(&mut tasks, health.clone(), &app.shutdown_signal());
-    tasks.spawn(serve_health(health_listener, HealthServerState { monitor: health.clone(), metrics: prometheus }, app.shutdown_signal()));
+    tasks.spawn(serve_health(
+        health_listener,
+        HealthServerState {
+            monitor: health.clone(),
+            metrics: prometheus,
+        },
+        app.shutdown_signal(),
+    ));
 
     announce_listening(rpc_addr, health_addr, app.tls_enabled);
     tracing::info!(%rpc_addr, %health_addr, tls = app.tls_enabled, "camera-service {} ready", crate::VERSION);
-    events.publish("system.startup", serde_json::json!({"version": crate::VERSION, "api_version": camera_api::API_VERSION}));
+    events.publish(
+        "system.startup",
+        serde_json::json!({"version": crate::VERSION, "api_version": camera_api::API_VERSION}),
+    );
 
     wait_for_signal().await;
     tracing::info!("shutdown requested");
@@ -296,7 +359,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     })
     .await;
     tasks.abort_all();
-    let _ = store.call(|conn| conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(Into::into)).await;
+    let _ = store
+        .call(|conn| {
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(Into::into)
+        })
+        .await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -316,7 +384,10 @@ async fn serve_health(listener: TcpListener, state: HealthServerState, mut shutd
 async fn shutdown_gracefully(app: &Arc<AppState>) {
     // Finalize recordings first (their rows stay, so the next start resumes them), while clients still listen.
     app.recorder.shutdown().await;
-    app.events.publish("system.shutdown", serde_json::json!({"reason": "signal", "grace_seconds": 5}));
+    app.events.publish(
+        "system.shutdown",
+        serde_json::json!({"reason": "signal", "grace_seconds": 5}),
+    );
     app.shutdown.send_replace(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), app.connections.wait_empty()).await;
 }
@@ -344,14 +415,20 @@ async fn wait_for_signal() {
 
 /// Raises the soft open-files limit to the hard limit; returns the resulting soft limit.
 fn raise_open_files_limit() -> u64 {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
             return 0;
         }
         if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
                 limit = raised;
             }
