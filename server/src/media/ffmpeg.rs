@@ -174,7 +174,7 @@ impl Ffmpeg {
         cmd.args(args).env("TZ", "UTC").kill_on_drop(true);
         let parent = std::process::id();
         // SAFETY: runs in the child between fork and exec and calls only async-signal-safe functions (prctl,
-        // getppid) without allocating. If the service dies without dropping its handles (SIGKILL, abort),
+        // getppid, signal) without allocating. If the service dies without dropping its handles (SIGKILL, abort),
         // the child gets SIGTERM, which ffmpeg handles like `q`: outputs are finalized, nothing is orphaned.
         // The signal follows the spawning *thread*; processes are spawned from runtime worker threads, which
         // live as long as the runtime.
@@ -186,6 +186,9 @@ impl Ffmpeg {
                 if libc::getppid() as u32 != parent {
                     return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
                 }
+                // If the service dies, ffmpeg finalizes its file on that SIGTERM and logs while doing so; with the
+                // stderr reader gone, a default SIGPIPE would kill it mid-finalize and leave an unplayable file.
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
                 Ok(())
             });
         }

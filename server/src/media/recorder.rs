@@ -637,7 +637,8 @@ impl Recorder {
                     [
                         "mp4",
                         "-segment_format_options",
-                        "movflags=+frag_keyframe+empty_moov+default_base_moof",
+                        // Each fragment reaches the disk when it closes (crash safety), not when 32 KiB are buffered.
+                        "movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1",
                     ]
                     .map(str::to_owned),
                 );
