@@ -155,7 +155,10 @@ mod tests {
         assert!(!redacted.contains("s3cret") && !redacted.contains("u:p@"), "{redacted}");
         assert!(redacted.contains("'rtsp://admin:***@10.0.0.5:554/live'"), "{redacted}");
         assert!(redacted.contains("rtsps://u:***@cam/x?y=1"), "{redacted}");
-        assert!(redacted.contains("http://host/path") && redacted.contains("rtsp://bob@cam/"), "{redacted}");
+        assert!(
+            redacted.contains("http://host/path") && redacted.contains("rtsp://bob@cam/"),
+            "{redacted}"
+        );
         assert_eq!(redact_text("no urls here"), "no urls here");
     }
 

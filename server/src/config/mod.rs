@@ -95,10 +95,16 @@ impl Config {
             }
         }
         if !["fmp4", "mp4", "mkv"].contains(&self.recording.default_format.as_str()) {
-            return invalid("recording.default_format", format!("{:?} is not fmp4, mp4 or mkv", self.recording.default_format));
+            return invalid(
+                "recording.default_format",
+                format!("{:?} is not fmp4, mp4 or mkv", self.recording.default_format),
+            );
         }
         if !["jpg", "jpeg", "png"].contains(&self.snapshots.format.as_str()) {
-            return invalid("snapshots.format", format!("{:?} is not jpg or png", self.snapshots.format));
+            return invalid(
+                "snapshots.format",
+                format!("{:?} is not jpg or png", self.snapshots.format),
+            );
         }
         let mut ids = std::collections::HashSet::new();
         let configured = self.cameras.virtual_cameras.iter().map(|c| c.id.as_str());

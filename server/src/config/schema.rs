@@ -544,7 +544,9 @@ fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 }
 fn opt_positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     match Option::<u64>::deserialize(d)? {
-        Some(0) => Err(serde::de::Error::custom("0 is out of range: value must be null or at least 1")),
+        Some(0) => Err(serde::de::Error::custom(
+            "0 is out of range: value must be null or at least 1",
+        )),
         v => Ok(v),
     }
 }

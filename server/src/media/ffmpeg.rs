@@ -414,7 +414,11 @@ fn truncate(line: &str) -> String {
 }
 
 fn tail_of(stderr: &str) -> String {
-    let lines: Vec<String> = stderr.lines().filter(|l| !is_noise(l)).map(|l| truncate(&redact_text(l))).collect();
+    let lines: Vec<String> = stderr
+        .lines()
+        .filter(|l| !is_noise(l))
+        .map(|l| truncate(&redact_text(l)))
+        .collect();
     let skip = lines.len().saturating_sub(TAIL_LINES);
     lines[skip..].join(" | ")
 }

@@ -36,7 +36,12 @@ pub fn router(app: Arc<AppState>) -> Router {
 
 /// Accepts connections until `shutdown` turns true. TLS handshakes run in the connection's own task with a
 /// time limit, so a slow handshake never blocks accepting.
-pub async fn serve(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, router: Router, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    router: Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             _ = async { shutdown.wait_for(|down| *down).await.is_ok() } => break,
@@ -80,7 +85,11 @@ where
     });
     let service = TowerToHyperService::new(service);
     let builder = hyper::server::conn::http1::Builder::new();
-    if let Err(e) = builder.serve_connection(TokioIo::new(io), service).with_upgrades().await {
+    if let Err(e) = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades()
+        .await
+    {
         tracing::debug!(%peer, "connection ended with an error: {e}");
     }
 }

@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(handled.len(), HANDLED_METHODS.len(), "a method is listed twice");
         let missing: Vec<_> = contract.difference(&handled).collect();
         let extra: Vec<_> = handled.difference(&contract).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "not dispatched: {missing:?}; not in contract: {extra:?}");
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "not dispatched: {missing:?}; not in contract: {extra:?}"
+        );
         assert!(HANDLED_METHODS.iter().all(|m| lookup(m).is_some()));
     }
 }
