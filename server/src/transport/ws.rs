@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Initial read buffer per connection; it grows only while a large message is being read.
-const WS_READ_BUFFER: usize = 4 * 1024;
+const WS_READ_BUFFER: usize = 2 * 1024;
 /// Outbound frames are written once this much is buffered, or at the flush after each burst of replies
 /// (tungstenite's default would collect 128 KiB per connection).
 const WS_WRITE_BUFFER: usize = 8 * 1024;
