@@ -12,7 +12,8 @@
 //!   their kind get a row, exactly what the scan-based catalogue listed.
 //! - A listing while the watch runs costs one `stat` of the folder: if its mtime moved past the one taken
 //!   before the last sync, the listing waits briefly for the watch (then reconciles), so a file created or
-//!   deleted just before a call is never missed. `total` counts are cached until any row of the store changes
+//!   deleted just before a call is never missed. A sync claims a folder mtime only once it is settled (older
+//!   than a kernel timestamp tick), because files created within one tick share the folder's mtime. `total` counts are cached until any row of the store changes
 //!   (`total_changes()` of the store's single connection, triggers included).
 //! - Until the watch runs and the first reconcile has finished ([`MediaIndex::is_live`] false — also in unit
 //!   tests that never spawn [`MediaIndex::run`]), readers call [`MediaIndex::ensure_fresh`], which reconciles
@@ -190,7 +191,7 @@ impl MediaIndex {
             let (n, mtime) = self
                 .store
                 .call(move |conn| {
-                    let mtime = dir_mtime(&dir);
+                    let mtime = settled_mtime(&dir);
                     let found = scan(&dir, kind)?;
                     Ok((reconcile_kind(conn, kind, &found)?, mtime))
                 })
@@ -375,6 +376,11 @@ impl MediaIndex {
 
     /// Applies `first` and whatever else is queued; returns whether a full reconcile is due instead.
     async fn apply(&self, first: Change, rx: &mut mpsc::Receiver<Change>) -> bool {
+        // Read the folders' mtimes before draining: every change up to them is then in this batch (or later).
+        let dirs = [self.recordings_dir.clone(), self.snapshots_dir.clone()];
+        let mtimes = crate::media::blocking(move || Ok(dirs.map(|d| settled_mtime(&d))))
+            .await
+            .unwrap_or([None, None]);
         let mut names: HashSet<(&'static str, String)> = HashSet::new();
         let mut next = Some(first);
         while let Some(change) = next {
@@ -386,10 +392,6 @@ impl MediaIndex {
             }
             next = rx.try_recv().ok();
         }
-        let dirs = [self.recordings_dir.clone(), self.snapshots_dir.clone()];
-        let mtimes = crate::media::blocking(move || Ok(dirs.map(|d| dir_mtime(&d))))
-            .await
-            .unwrap_or([None, None]);
         for (k, name) in names {
             let kind = if k == FileKind::Recording.as_str() {
                 FileKind::Recording
@@ -412,6 +414,20 @@ fn slot(kind: FileKind) -> usize {
         FileKind::Recording => 0,
         FileKind::Snapshot => 1,
     }
+}
+
+/// Directory mtimes have coarse granularity (a kernel tick, a few ms): files created within one tick share
+/// the mtime. A sync may only claim an mtime once it is older than this, so a change after the sync always
+/// shows as a newer mtime.
+const MTIME_SETTLE: Duration = Duration::from_millis(20);
+
+/// The folder's mtime when it is settled (older than [`MTIME_SETTLE`]), else `None` (a sync then claims
+/// nothing, and the next listing checks again). Blocking.
+fn settled_mtime(dir: &Path) -> Option<i64> {
+    let mtime = dir_mtime(dir)?;
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    let now = i64::try_from(now.as_nanos()).ok()?;
+    (now - mtime >= MTIME_SETTLE.as_nanos() as i64).then_some(mtime)
 }
 
 /// A folder's mtime in ns (`None` when it cannot be read). Blocking.
