@@ -14,6 +14,7 @@ pub mod config;
 pub mod downloads;
 pub mod error;
 pub mod events;
+pub mod fswatch;
 pub mod health;
 pub mod media;
 pub mod mediamtx;

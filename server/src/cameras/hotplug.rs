@@ -11,14 +11,10 @@
 //!   the health monitor (`watch_error`).
 
 use super::CameraRegistry;
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+use crate::fswatch::Inotify;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
-
-/// How long one `poll` of the inotify fd waits before checking whether to stop.
-const POLL_MS: i32 = 250;
 
 /// Watches `dir` and rescans `registry`'s devices on every relevant change until `shutdown` turns true.
 pub async fn run(registry: Arc<CameraRegistry>, dir: PathBuf, mut shutdown: watch::Receiver<bool>) {
@@ -57,77 +53,19 @@ pub async fn run(registry: Arc<CameraRegistry>, dir: PathBuf, mut shutdown: watc
     }
 }
 
-/// An owned inotify fd.
-struct Inotify(i32);
-
-impl Drop for Inotify {
-    fn drop(&mut self) {
-        // SAFETY: we own this fd and close it once.
-        unsafe {
-            libc::close(self.0);
-        }
-    }
-}
-
 /// Blocks reading events until the receiver goes away. `Err` is why the watch could not run.
 fn watch_thread(dir: &Path, tx: &mpsc::Sender<()>) -> Result<(), String> {
-    // SAFETY: plain syscall; the result is checked.
-    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-    if fd < 0 {
-        return Err(format!("inotify_init1: {}", std::io::Error::last_os_error()));
-    }
-    let fd = Inotify(fd);
-    let path = CString::new(dir.as_os_str().as_bytes()).map_err(|_| "device_dir contains a NUL byte".to_owned())?;
+    let watch = Inotify::new()?;
     let mask = libc::IN_CREATE | libc::IN_DELETE | libc::IN_ATTRIB | libc::IN_MOVED_FROM | libc::IN_MOVED_TO;
-    // SAFETY: valid fd and NUL-terminated path.
-    let wd = unsafe { libc::inotify_add_watch(fd.0, path.as_ptr(), mask) };
-    if wd < 0 {
-        return Err(format!(
-            "cannot watch {}: {}",
-            dir.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
+    watch.add_watch(dir, mask)?;
     let mut buf = [0u8; 4096];
-    loop {
-        if tx.is_closed() {
-            return Ok(());
-        }
-        let mut pfd = libc::pollfd {
-            fd: fd.0,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
-        if ready < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(format!("poll: {e}"));
-        }
-        if ready == 0 {
-            continue;
-        }
-        // SAFETY: reads into our buffer, at most its length.
-        let n = unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-            ) {
-                continue;
-            }
-            return Err(format!("reading inotify events: {e}"));
-        }
-        let n = usize::try_from(n).unwrap_or(0);
+    while let Some(n) = watch.wait_events(&mut buf, || tx.is_closed())? {
         if relevant(&buf[..n]) {
             // Full means a rescan is pending already, which will see this change too.
             let _ = tx.try_send(());
         }
     }
+    Ok(())
 }
 
 /// Whether a buffer of inotify events names a `videoN` node (or the queue overflowed, or the watch ended).

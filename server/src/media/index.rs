@@ -25,6 +25,7 @@
 //! - All file system and SQLite work runs on the blocking pool; the inotify fd is read on its own thread.
 
 use crate::clock::{Clock, format_timestamp, parse_timestamp};
+use crate::fswatch::Inotify;
 use crate::media::files::FileKind;
 use crate::media::parse_generated_name;
 use crate::media::recorder::RecordingFormat;
@@ -33,8 +34,6 @@ use crate::media::storage_unavailable;
 use crate::store::Store;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,8 +77,6 @@ const CHANGE_CAPACITY: usize = 1024;
 const CATCH_UP: Duration = Duration::from_millis(250);
 /// Most cached counts (kinds × device filters).
 const COUNT_CACHE: usize = 256;
-/// How long one `poll` of the inotify fd waits before checking whether to stop.
-const POLL_MS: i32 = 250;
 
 /// One row of the index.
 #[derive(Clone, Debug)]
@@ -614,19 +611,6 @@ fn upsert(conn: &Connection, kind: FileKind, name: &str, m: &Meta) -> rusqlite::
     Ok(())
 }
 
-/// An owned inotify fd.
-struct Inotify(i32);
-
-impl Drop for Inotify {
-    fn drop(&mut self) {
-        // SAFETY: we own this fd and close it once.
-        unsafe {
-            libc::close(self.0);
-        }
-    }
-}
-
-/// Watches both folders (creating them when missing) and reports changes until the receiver goes away.
 /// `ready` learns whether the watches are in place. `Err` is why the watch could not run or stopped.
 fn watch_thread(
     dirs: &[(FileKind, PathBuf)],
@@ -634,12 +618,7 @@ fn watch_thread(
     ready: tokio::sync::oneshot::Sender<bool>,
 ) -> Result<(), String> {
     let setup = || -> Result<(Inotify, Vec<(i32, FileKind)>), String> {
-        // SAFETY: plain syscall; the result is checked.
-        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-        if fd < 0 {
-            return Err(format!("inotify_init1: {}", std::io::Error::last_os_error()));
-        }
-        let fd = Inotify(fd);
+        let watch = Inotify::new()?;
         let mask = libc::IN_CREATE
             | libc::IN_CLOSE_WRITE
             | libc::IN_DELETE
@@ -650,19 +629,9 @@ fn watch_thread(
         let mut wds = Vec::new();
         for (kind, dir) in dirs {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let path = CString::new(dir.as_os_str().as_bytes()).map_err(|_| "path contains a NUL byte".to_owned())?;
-            // SAFETY: valid fd and NUL-terminated path.
-            let wd = unsafe { libc::inotify_add_watch(fd.0, path.as_ptr(), mask) };
-            if wd < 0 {
-                return Err(format!(
-                    "cannot watch {}: {}",
-                    dir.display(),
-                    std::io::Error::last_os_error()
-                ));
-            }
-            wds.push((wd, *kind));
+            wds.push((watch.add_watch(dir, mask)?, *kind));
         }
-        Ok((fd, wds))
+        Ok((watch, wds))
     };
     let (fd, wds) = match setup() {
         Ok(v) => {
@@ -675,40 +644,7 @@ fn watch_thread(
         }
     };
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        if tx.is_closed() {
-            return Ok(());
-        }
-        let mut pfd = libc::pollfd {
-            fd: fd.0,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
-        if ready < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(format!("poll: {e}"));
-        }
-        if ready == 0 {
-            continue;
-        }
-        // SAFETY: reads into our buffer, at most its length.
-        let n = unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-            ) {
-                continue;
-            }
-            return Err(format!("reading inotify events: {e}"));
-        }
-        let n = usize::try_from(n).unwrap_or(0);
+    while let Some(n) = fd.wait_events(&mut buf, || tx.is_closed())? {
         let mut lost_watch = false;
         for change in parse_events(&buf[..n], &wds, &mut lost_watch) {
             if tx.try_send(change).is_err() {
@@ -722,6 +658,7 @@ fn watch_thread(
             return Err("a storage folder was deleted or moved".to_owned());
         }
     }
+    Ok(())
 }
 
 /// The changes named by a buffer of inotify events.
