@@ -263,6 +263,9 @@ pub struct HealthMonitor {
     heartbeat_ms: AtomicU64,
     /// Wakes the run loop for an early round ([`HealthMonitor::request_refresh`]).
     wake: Notify,
+    /// Serializes rounds: a round that started before a state change must not land after (and overwrite) the
+    /// round that saw it (e.g. the periodic round racing the one that follows the first discovery scan).
+    round: tokio::sync::Mutex<()>,
 }
 
 impl HealthMonitor {
@@ -282,6 +285,7 @@ impl HealthMonitor {
             published: Mutex::new(PublishState::default()),
             heartbeat_ms,
             wake: Notify::new(),
+            round: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -321,6 +325,7 @@ impl HealthMonitor {
     /// One round: run every check (concurrently, each bounded by [`CHECK_TIMEOUT`]), store the results,
     /// publish a health notification if something changed, sample the host and run metrics upkeep.
     pub async fn refresh(&self) {
+        let _round = self.round.lock().await;
         let rounds = self.checks.iter().map(|check| self.run_check(check.as_ref()));
         let reports = futures_util::future::join_all(rounds).await;
         let checked_at = self.clock.now();
@@ -856,5 +861,73 @@ mod tests {
         let db = &monitor.components()[0];
         assert_eq!(db.status, HealthStatus::Unhealthy);
         assert!(db.message.contains("did not finish"), "{}", db.message);
+    }
+
+    /// A check that reports what was set when it was called, then waits for its own gate (call `i` waits for
+    /// `gates[i]`), so a test can hold a round open across a state change.
+    struct HeldOpen {
+        report: Mutex<ComponentReport>,
+        calls: watch::Sender<usize>,
+        gates: Vec<Arc<tokio::sync::Semaphore>>,
+    }
+
+    impl ComponentCheck for HeldOpen {
+        fn name(&self) -> &'static str {
+            CAMERA_MONITOR
+        }
+        fn check(&self) -> CheckFuture<'_> {
+            let report = self.report.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let mut call = 0;
+            self.calls.send_modify(|n| {
+                call = *n;
+                *n += 1;
+            });
+            let gate = self.gates[call].clone();
+            Box::pin(async move {
+                let _permit = gate.acquire().await;
+                report
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_round_started_before_a_change_never_overwrites_the_round_after_it() {
+        let clock = ManualClock::new(datetime!(2025-01-15 14:30 UTC));
+        let check = Arc::new(HeldOpen {
+            report: Mutex::new(ComponentReport::degraded("first discovery scan pending")),
+            calls: watch::channel(0).0,
+            gates: (0..2).map(|_| Arc::new(tokio::sync::Semaphore::new(0))).collect(),
+        });
+        let monitor = HealthMonitor::new(HealthDeps {
+            clock: clock.clone(),
+            events: EventBus::new(&NotificationsConfig::default(), clock.clone()),
+            started_at: datetime!(2025-01-15 14:00 UTC),
+            checks: vec![check.clone() as Arc<dyn ComponentCheck>],
+            cameras: Arc::new(DiscoveryFlag(Arc::new(|| true))),
+            listener_bound: Arc::new(|| true),
+            host: HostSampler::new(clock.clone(), std::env::temp_dir()),
+            metrics: None,
+        });
+        let mut calls = check.calls.subscribe();
+        let early = tokio::spawn({
+            let monitor = monitor.clone();
+            async move { monitor.refresh().await }
+        });
+        calls.wait_for(|n| *n == 1).await.expect("first round started");
+        *check.report.lock().unwrap_or_else(|p| p.into_inner()) = ComponentReport::healthy("1 of 1 connected");
+        let late = tokio::spawn({
+            let monitor = monitor.clone();
+            async move { monitor.refresh().await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(*calls.borrow(), 1, "the second round waits for the first");
+        check.gates[1].add_permits(1);
+        check.gates[0].add_permits(1);
+        early.await.expect("first round");
+        late.await.expect("second round");
+        let camera = &monitor.components()[0];
+        assert_eq!(camera.status, HealthStatus::Healthy, "{}", camera.message);
     }
 }
