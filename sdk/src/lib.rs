@@ -70,6 +70,7 @@ mod options;
 mod state;
 mod supervisor;
 mod tls;
+mod transport;
 
 pub use backoff::ReconnectPolicy;
 pub use client::{Client, StateChanges};

@@ -23,6 +23,8 @@ pub struct ClientOptions {
     pub event_buffer: usize,
     /// Largest message sent or accepted, bytes (the server's default limit is 16 MiB).
     pub max_message_bytes: u32,
+    /// Most calls in flight on one connection; further calls wait for a slot (within their timeout).
+    pub max_in_flight: usize,
     /// Interval of client WebSocket Pings that detect a dead connection (`None`: rely on the server's).
     pub ping_interval: Option<Duration>,
 }
@@ -36,6 +38,7 @@ impl Default for ClientOptions {
             reconnect: ReconnectPolicy::default(),
             event_buffer: 1024,
             max_message_bytes: 16 * 1024 * 1024,
+            max_in_flight: 256,
             ping_interval: Some(Duration::from_secs(20)),
         }
     }

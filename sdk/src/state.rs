@@ -109,6 +109,12 @@ impl Shared {
 
     /// The current connection, waiting while a reconnect is in progress (or about to start).
     pub(crate) async fn connected(&self) -> Result<Arc<Connection>, SdkError> {
+        // The common case without registering as a watcher.
+        if let Link::Up(c) = &*self.link.borrow()
+            && c.rpc.is_connected()
+        {
+            return Ok(Arc::clone(c));
+        }
         let mut rx = self.link.subscribe();
         loop {
             let current = rx.borrow_and_update().clone();

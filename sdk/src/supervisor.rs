@@ -20,7 +20,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, mut conn: Arc<Connection>, mu
     let mut jitter = Jitter::new();
     loop {
         let lost = tokio::select! {
-            e = conn.rpc.on_disconnect() => e.to_string(),
+            e = conn.rpc.on_disconnect() => e,
             _ = shutdown.wait_for(|closed| *closed) => {
                 shared.link.send_replace(Link::Closed("closed by the application".to_owned()));
                 return;

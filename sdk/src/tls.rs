@@ -1,6 +1,9 @@
 //! TLS settings for `wss://` and `https://` downloads: the system trust store, a custom CA bundle (PEM), or
 //! an explicit opt-out of certificate verification for self-signed development certificates.
 //!
+//! The WebSocket uses [`TlsOptions::ws_config`] (the rustls platform verifier for the system trust store);
+//! downloads use reqwest, which applies the platform verifier itself for [`TlsOptions::SystemRoots`].
+//!
 //! Every path that builds a rustls configuration first calls [`install_crypto_provider`], which installs the
 //! aws-lc-rs provider as the process default unless the application already installed one.
 
@@ -12,6 +15,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_platform_verifier::BuilderVerifierExt;
 
 use crate::error::SdkError;
 
@@ -43,8 +47,21 @@ pub fn install_crypto_provider() -> Arc<CryptoProvider> {
 }
 
 impl TlsOptions {
+    /// The rustls configuration of `wss://` connections: [`TlsOptions::client_config`], or for
+    /// [`TlsOptions::SystemRoots`] the operating system's trust store (rustls platform verifier).
+    pub(crate) fn ws_config(&self) -> Result<ClientConfig, SdkError> {
+        if let Some(config) = self.client_config()? {
+            return Ok(config);
+        }
+        ClientConfig::builder_with_provider(install_crypto_provider())
+            .with_safe_default_protocol_versions()
+            .and_then(|b| b.with_platform_verifier())
+            .map(|b| b.with_no_client_auth())
+            .map_err(|e| SdkError::Tls(format!("cannot use the system trust store: {e}")))
+    }
+
     /// The explicit rustls configuration for these options; `None` for [`TlsOptions::SystemRoots`], where
-    /// the transports use the platform verifier themselves.
+    /// the HTTP client uses the platform verifier itself (the WebSocket: [`TlsOptions::ws_config`]).
     pub fn client_config(&self) -> Result<Option<ClientConfig>, SdkError> {
         let provider = install_crypto_provider();
         match self {
@@ -142,6 +159,14 @@ mod tests {
     #[test]
     fn system_roots_need_no_explicit_config() {
         assert!(matches!(TlsOptions::SystemRoots.client_config(), Ok(None)));
+    }
+
+    #[test]
+    fn every_option_gives_a_websocket_config() {
+        assert!(TlsOptions::SystemRoots.ws_config().is_ok());
+        assert!(TlsOptions::InsecureSkipVerify.ws_config().is_ok());
+        let missing = TlsOptions::CustomCa("/nonexistent/ca.pem".into()).ws_config();
+        assert!(matches!(missing, Err(SdkError::Tls(_))));
     }
 
     #[test]
