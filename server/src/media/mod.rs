@@ -15,6 +15,7 @@
 pub mod ffmpeg;
 pub mod files;
 pub mod index;
+pub mod live_feed;
 pub mod recorder;
 pub mod snapshots;
 

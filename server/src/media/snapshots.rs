@@ -9,8 +9,9 @@
 //! - ffmpeg writes the encoded image to a pipe; the file is then created with `O_EXCL` (`create_new`), so an
 //!   existing file is never overwritten: on collision `_<n>` is appended before the extension. A failed capture
 //!   leaves no file behind.
-//! - The capture (one ffmpeg run) is limited to `snapshots.timeout` of real time; the name's time stamp comes
-//!   from the injected clock.
+//! - Each capture attempt (one ffmpeg run) is limited to `snapshots.timeout` of real time; the name's time stamp
+//!   comes from the injected clock. Attempts follow [`capture_inputs`]: a running live feed (MediaMTX path) first,
+//!   then the source, so a device that a publisher holds is not opened twice.
 //! - Outcomes are published: `snapshot.taken` on success, `snapshot.error` on a capture failure.
 
 use crate::cameras::CameraRegistry;
@@ -18,7 +19,8 @@ use crate::clock::{Clock, format_timestamp};
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::media::ffmpeg::{Ffmpeg, FfmpegError, Role};
-use crate::media::{blocking, download_url, input_args, name_stamp, storage_unavailable};
+use crate::media::live_feed::{LiveFeed, capture_inputs};
+use crate::media::{blocking, download_url, name_stamp, storage_unavailable};
 use crate::store::Store;
 use crate::{Error, ErrorKind};
 use serde::Serialize;
@@ -27,7 +29,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -105,6 +107,8 @@ pub struct SnapshotService {
     clock: Arc<dyn Clock>,
     store: Store,
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
+    /// Where pictures already flow (the MediaMTX backend's streams); set once at start-up.
+    live_feed: OnceLock<Arc<dyn LiveFeed>>,
 }
 
 struct Lane {
@@ -163,6 +167,14 @@ impl SnapshotService {
             clock,
             store,
             lanes: Mutex::new(HashMap::new()),
+            live_feed: OnceLock::new(),
+        }
+    }
+
+    /// Lets snapshots read running streams (MediaMTX backend); call once, before clients connect.
+    pub fn set_live_feed(&self, feed: Arc<dyn LiveFeed>) {
+        if self.live_feed.set(feed).is_err() {
+            tracing::warn!("snapshot live feed set twice; keeping the first");
         }
     }
 
@@ -195,13 +207,8 @@ impl SnapshotService {
             .map_err(|_| Error::internal("snapshot lane closed"))?;
 
         let quality = req.quality.unwrap_or(self.default_quality).clamp(1, 100);
-        let args = capture_args(&source, plan.format, quality, req.max_width, req.max_height);
         let taken_at = self.clock.now();
-        let image = match self.ffmpeg.run(Role::Snapshot, &args, self.timeout).await {
-            Ok(out) if !out.stdout.is_empty() => out.stdout,
-            Ok(out) => return Err(self.failed(&req.device, capture_failed(&req.device, &out.stderr_tail))),
-            Err(e) => return Err(self.failed(&req.device, capture_error(&req.device, e))),
-        };
+        let image = self.capture(&req, &source, plan.format, quality).await?;
         let resolution = image_size(&image).map_or_else(String::new, |(w, h)| format!("{w}x{h}"));
         let base = match plan.name {
             Some(name) => name,
@@ -244,6 +251,31 @@ impl SnapshotService {
             format: plan.format,
             resolution,
         })
+    }
+
+    /// Runs the capture attempts in order (see [`capture_inputs`]); the first image wins. When every attempt
+    /// fails, the last error is returned (and published as `snapshot.error`).
+    async fn capture(
+        &self,
+        req: &SnapshotRequest,
+        source: &crate::cameras::CameraSource,
+        format: ImageFormat,
+        quality: u32,
+    ) -> crate::Result<Vec<u8>> {
+        let device = req.device.as_str();
+        let mut last_error = None;
+        for input in capture_inputs(device, source, self.live_feed.get().map(|f| f.as_ref())).await {
+            let args = capture_args(input.args, format, quality, req.max_width, req.max_height);
+            let error = match self.ffmpeg.run(Role::Snapshot, &args, self.timeout).await {
+                Ok(out) if !out.stdout.is_empty() => return Ok(out.stdout),
+                Ok(out) => capture_failed(device, &out.stderr_tail),
+                Err(e) => capture_error(device, e),
+            };
+            tracing::debug!(device, via = input.via.as_str(), error = %error, "snapshot attempt failed");
+            last_error = Some(error);
+        }
+        let error = last_error.unwrap_or_else(|| capture_failed(device, ""));
+        Err(self.failed(device, error))
     }
 
     fn lane(&self, device: &str) -> Arc<Lane> {
@@ -356,14 +388,14 @@ pub fn jpeg_qscale(quality: u32) -> u32 {
 }
 
 fn capture_args(
-    source: &crate::cameras::CameraSource,
+    input: Vec<String>,
     format: ImageFormat,
     quality: u32,
     max_width: Option<u32>,
     max_height: Option<u32>,
 ) -> Vec<String> {
     let mut args: Vec<String> = ["-loglevel", "error"].map(str::to_owned).into();
-    args.extend(input_args(source, false));
+    args.extend(input);
     args.extend(["-frames:v", "1", "-an"].map(str::to_owned));
     if max_width.is_some() || max_height.is_some() {
         let w = max_width.map_or("iw".to_owned(), |w| format!("min(iw\\,{w})"));
@@ -497,6 +529,7 @@ pub fn image_size(data: &[u8]) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::live_feed::RunningFuture;
     use crate::media::test_support::{Harness, harness, probe};
     use std::time::Instant;
 
@@ -585,6 +618,51 @@ mod tests {
             info.width.unwrap_or(0),
             info.height.unwrap_or(0),
         )
+    }
+
+    /// A live feed whose running picture is a 320x240 test pattern, or a feed that cannot be read.
+    struct TestFeed {
+        readable: bool,
+    }
+
+    impl LiveFeed for TestFeed {
+        fn running<'a>(&'a self, _device: &'a str) -> RunningFuture<'a> {
+            let args = self.input();
+            Box::pin(async move { Some(args) })
+        }
+        fn on_demand(&self, _device: &str) -> Option<Vec<String>> {
+            Some(self.input())
+        }
+    }
+
+    impl TestFeed {
+        fn input(&self) -> Vec<String> {
+            let input = if self.readable {
+                "testsrc2=size=320x240:rate=5"
+            } else {
+                "nosuchfilter=size=320x240"
+            };
+            ["-f", "lavfi", "-i", input].map(str::to_owned).into()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_running_feed_is_read_instead_of_the_source_and_a_broken_one_falls_back() {
+        let h = harness().await;
+        let s = service(&h);
+        s.set_live_feed(Arc::new(TestFeed { readable: true }));
+        let request = SnapshotRequest {
+            device: "camera0".into(),
+            ..Default::default()
+        };
+        let from_feed = s.take(request.clone()).await.expect("from the feed");
+        assert_eq!(from_feed.resolution, "320x240", "the feed's picture, not the 640x480 source");
+        assert_eq!(codec_size(&from_feed.file_path).await, ("mjpeg".into(), 320, 240));
+
+        let s = service(&h);
+        s.set_live_feed(Arc::new(TestFeed { readable: false }));
+        let from_source = s.take(request).await.expect("fell back to the source");
+        assert_eq!(from_source.resolution, "640x480");
     }
 
     #[tokio::test]
