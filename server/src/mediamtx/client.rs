@@ -134,6 +134,12 @@ pub struct PathConfWrite {
     pub run_on_demand_close_after: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_segment_duration: Option<String>,
 }
 
 /// A path configuration read from MediaMTX: the fields the service compares, nothing else. Deserialize-only.
@@ -150,6 +156,9 @@ pub struct PathConfRead {
     pub run_on_demand_start_timeout: Option<String>,
     pub run_on_demand_close_after: Option<String>,
     pub record: Option<bool>,
+    pub record_path: Option<String>,
+    pub record_format: Option<String>,
+    pub record_segment_duration: Option<String>,
 }
 
 /// `PathSource` / `PathReader`: `{type, id}`.
@@ -422,12 +431,16 @@ mod tests {
             run_on_demand_restart: Some(true),
             run_on_demand_close_after: Some("10s".into()),
             record: Some(false),
+            record_path: Some("/r/%path_%Y".into()),
+            record_format: Some("fmp4".into()),
+            record_segment_duration: Some("60s".into()),
             ..PathConfWrite::default()
         };
         assert_eq!(
             serde_json::to_value(&conf).expect("json"),
             json!({"source":"publisher","runOnDemand":"ffmpeg","runOnDemandRestart":true,
-                   "runOnDemandCloseAfter":"10s","record":false})
+                   "runOnDemandCloseAfter":"10s","record":false,"recordPath":"/r/%path_%Y","recordFormat":"fmp4",
+                   "recordSegmentDuration":"60s"})
         );
     }
 

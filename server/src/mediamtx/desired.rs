@@ -4,7 +4,11 @@
 //!   that MediaMTX starts when the first reader arrives and stops `runOnDemandCloseAfter` after the last one
 //!   leaves. The command pushes H.264 to `rtsp://127.0.0.1:$RTSP_PORT/$MTX_PATH` (MediaMTX fills both in).
 //! - Network cameras: `source: <rtsp url>` with `sourceOnDemand: true`, so MediaMTX pulls only while read.
-//! - `record: false` (MediaMTX-backend recording is not driven from here yet).
+//! - Recording: every path carries `recordPath` = `<storage.recordings_path>/%path_%Y-%m-%d_%H-%M-%S` (MediaMTX
+//!   appends `.mp4`, so files are `<device>_<YYYY-MM-DD>_<HH-MM-SS>.mp4`, flat in the recordings directory the
+//!   file index watches), `recordFormat: fmp4` and `recordSegmentDuration` = `recording.segment_duration`; the
+//!   `record` flag is `true` only while the service records the camera (the reconciler's record set). All
+//!   `record*` fields are hot in MediaMTX: changing them never recreates the path or drops its readers.
 //!
 //! Invariants: the desired state is a pure function of the camera table and the configuration; it is applied
 //! with replace semantics (fields not named here go back to MediaMTX's `pathDefaults`), and it is compared with
@@ -25,6 +29,26 @@ pub struct PathSettings {
     pub start_timeout: Duration,
     /// `runOnDemandCloseAfter` / `sourceOnDemandCloseAfter`.
     pub close_after: Duration,
+    /// Where MediaMTX writes recordings; `None` leaves the `record*` fields to `pathDefaults`.
+    pub recording: Option<RecordSettings>,
+}
+
+/// The `record*` fields of every path (API.md §4.3, MediaMTX backend).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSettings {
+    /// `recordPath` (see [`record_path`]).
+    pub path: String,
+    /// `recordSegmentDuration`.
+    pub segment_duration: Duration,
+}
+
+/// `recordPath` for the recordings directory `dir` (absolute): `<dir>/%path_%Y-%m-%d_%H-%M-%S`. No `%f`: the
+/// names must be the contract's `<device>_<YYYY-MM-DD>_<HH-MM-SS>.mp4` (docs/decisions.md).
+pub fn record_path(dir: &std::path::Path) -> String {
+    format!(
+        "{}/%path_%Y-%m-%d_%H-%M-%S",
+        dir.display().to_string().trim_end_matches('/')
+    )
 }
 
 impl Default for PathSettings {
@@ -33,20 +57,21 @@ impl Default for PathSettings {
             ffmpeg: "ffmpeg".into(),
             start_timeout: Duration::from_secs(10),
             close_after: Duration::from_secs(10),
+            recording: None,
         }
     }
 }
 
 /// The configuration of the path for a camera with `source`. `fps` is the camera's frame rate (0 if unknown);
-/// it sets the keyframe interval (one per second, so HLS and WebRTC viewers start fast).
-pub fn path_conf(source: &CameraSource, fps: u32, settings: &PathSettings) -> PathConfWrite {
-    match source {
+/// it sets the keyframe interval (one per second, so HLS and WebRTC viewers start fast). `record`: the service
+/// is recording this camera.
+pub fn path_conf(source: &CameraSource, fps: u32, settings: &PathSettings, record: bool) -> PathConfWrite {
+    let mut conf = match source {
         CameraSource::Rtsp { url } => PathConfWrite {
             source: Some(url.clone()),
             source_on_demand: Some(true),
             source_on_demand_start_timeout: Some(go_duration(settings.start_timeout)),
             source_on_demand_close_after: Some(go_duration(settings.close_after)),
-            record: Some(false),
             ..PathConfWrite::default()
         },
         CameraSource::Lavfi { .. } | CameraSource::V4l2 { .. } => PathConfWrite {
@@ -55,10 +80,16 @@ pub fn path_conf(source: &CameraSource, fps: u32, settings: &PathSettings) -> Pa
             run_on_demand_restart: Some(true),
             run_on_demand_start_timeout: Some(go_duration(settings.start_timeout)),
             run_on_demand_close_after: Some(go_duration(settings.close_after)),
-            record: Some(false),
             ..PathConfWrite::default()
         },
+    };
+    conf.record = Some(record);
+    if let Some(rec) = &settings.recording {
+        conf.record_path = Some(rec.path.clone());
+        conf.record_format = Some("fmp4".into());
+        conf.record_segment_duration = Some(go_duration(rec.segment_duration));
     }
+    conf
 }
 
 /// The on-demand publisher: the camera's ffmpeg input (see `media::input_args`), H.264 for low latency, RTSP
@@ -178,7 +209,7 @@ pub fn drift(desired: &PathConfWrite, actual: &PathConfRead) -> Option<&'static 
         (Some(d), Some(a)) => d == a || redact(d) == redact(a),
         (Some(_), None) => false,
     };
-    let checks: [(&'static str, bool); 9] = [
+    let checks: [(&'static str, bool); 12] = [
         ("source", source_ok),
         (
             "sourceOnDemand",
@@ -215,6 +246,12 @@ pub fn drift(desired: &PathConfWrite, actual: &PathConfRead) -> Option<&'static 
             duration(&desired.run_on_demand_close_after, &actual.run_on_demand_close_after),
         ),
         ("record", flag(desired.record, actual.record)),
+        ("recordPath", text(&desired.record_path, &actual.record_path)),
+        ("recordFormat", text(&desired.record_format, &actual.record_format)),
+        (
+            "recordSegmentDuration",
+            duration(&desired.record_segment_duration, &actual.record_segment_duration),
+        ),
     ];
     checks.iter().find(|(_, ok)| !ok).map(|(name, _)| *name)
 }
@@ -276,7 +313,7 @@ mod tests {
             close_after: Duration::from_secs(300),
             ..PathSettings::default()
         };
-        let desired = path_conf(&lavfi(), 15, &settings);
+        let desired = path_conf(&lavfi(), 15, &settings, false);
         let mut actual = PathConfRead {
             name: "camera0".into(),
             source: Some("publisher".into()),
@@ -288,6 +325,7 @@ mod tests {
             run_on_demand_start_timeout: Some("10s".into()),
             run_on_demand_close_after: Some("5m0s".into()),
             record: Some(false),
+            ..PathConfRead::default()
         };
         assert_eq!(drift(&desired, &actual), None);
         actual.record = Some(true);
@@ -297,7 +335,7 @@ mod tests {
         assert_eq!(drift(&desired, &actual), Some("runOnDemand"));
 
         let url = "rtsp://user:pw@10.0.0.5:554/live";
-        let net = path_conf(&CameraSource::Rtsp { url: url.into() }, 0, &settings);
+        let net = path_conf(&CameraSource::Rtsp { url: url.into() }, 0, &settings, false);
         let read = PathConfRead {
             source: Some("rtsp://user:<redacted>@10.0.0.5:554/live".into()),
             source_on_demand: Some(true),
@@ -311,5 +349,48 @@ mod tests {
             ..read
         };
         assert_eq!(drift(&net, &other), Some("source"));
+    }
+
+    #[test]
+    fn record_fields_follow_the_settings_and_the_flag() {
+        let settings = PathSettings {
+            recording: Some(RecordSettings {
+                path: record_path(std::path::Path::new("/var/rec/")),
+                segment_duration: Duration::from_secs(2),
+            }),
+            ..PathSettings::default()
+        };
+        let conf = path_conf(&lavfi(), 15, &settings, true);
+        assert_eq!(conf.record, Some(true));
+        assert_eq!(conf.record_path.as_deref(), Some("/var/rec/%path_%Y-%m-%d_%H-%M-%S"));
+        assert_eq!(conf.record_format.as_deref(), Some("fmp4"));
+        assert_eq!(conf.record_segment_duration.as_deref(), Some("2s"));
+        assert_eq!(path_conf(&lavfi(), 15, &settings, false).record, Some(false));
+        let bare = path_conf(&lavfi(), 15, &PathSettings::default(), false);
+        assert_eq!((bare.record_path, bare.record_segment_duration), (None, None));
+
+        let actual = PathConfRead {
+            source: Some("publisher".into()),
+            run_on_demand: conf.run_on_demand.clone(),
+            run_on_demand_restart: Some(true),
+            run_on_demand_start_timeout: Some("10s".into()),
+            run_on_demand_close_after: Some("10s".into()),
+            record: Some(true),
+            record_path: conf.record_path.clone(),
+            record_format: Some("fmp4".into()),
+            record_segment_duration: Some("2s".into()),
+            ..PathConfRead::default()
+        };
+        assert_eq!(drift(&conf, &actual), None);
+        let moved = PathConfRead {
+            record_path: Some("/elsewhere/%path".into()),
+            ..actual.clone()
+        };
+        assert_eq!(drift(&conf, &moved), Some("recordPath"));
+        let longer = PathConfRead {
+            record_segment_duration: Some("1h0m0s".into()),
+            ..actual
+        };
+        assert_eq!(drift(&conf, &longer), Some("recordSegmentDuration"));
     }
 }

@@ -5,6 +5,7 @@
 //! - [`reconciler`]: applies it (replace semantics), re-applies after restarts and drift, tracks whether
 //!   MediaMTX is reachable, publishes `mediamtx.*` events.
 //! - [`streaming`]: the five streaming methods and the stream URLs.
+//! - [`keepalive`]: the service's own readers that keep an on-demand publisher running (pins, recordings).
 //! - [`managed`]: runs the `mediamtx` binary itself when `mediamtx.managed.binary` is set.
 //!
 //! [`MediaServer::start`] decides the backend once, at start: `recording.backend: ffmpeg` or
@@ -15,6 +16,7 @@
 
 pub mod client;
 pub mod desired;
+pub mod keepalive;
 pub mod managed;
 pub mod reconciler;
 pub mod streaming;
@@ -110,8 +112,13 @@ impl MediaServer {
             }
             return Ok(MediaServer::standalone(clock));
         }
+        let recordings = std::path::absolute(&config.storage.recordings_path)?;
         let settings = desired::PathSettings {
             start_timeout: Duration::from_secs(config.streaming.start_timeout),
+            recording: Some(desired::RecordSettings {
+                path: desired::record_path(&recordings),
+                segment_duration: Duration::from_secs(config.recording.segment_duration),
+            }),
             ..desired::PathSettings::default()
         };
         let reconciler = Reconciler::new(client, cameras.clone(), events, clock.clone(), settings);

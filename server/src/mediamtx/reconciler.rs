@@ -18,8 +18,11 @@
 //!   as MediaMTX answers. Transitions bump a generation on a watch channel (the app turns that into a health
 //!   refresh, hence a `system_health_update`) and set `camera_service_mediamtx_up`.
 //! - Applies are serialized by an async mutex; the state lock is a std mutex never held across an await.
-//! - Readers the service itself runs (the keepalive reader of a pinned stream) are registered with
-//!   [`Reconciler::set_own_readers`] and never counted as viewers.
+//! - Readers the service itself runs (the keepalive readers of pinned streams and recordings) are counted with
+//!   [`Reconciler::add_own_reader`] / [`Reconciler::remove_own_reader`] and never counted as viewers.
+//! - The `record` flag of a path is desired state like the rest (the record set): [`Reconciler::set_record`]
+//!   changes it and applies it at once (or fails and leaves it as it was), [`Reconciler::clear_record`] turns
+//!   it off and lets the loop apply it whenever MediaMTX answers; restarts and drift re-apply it like any field.
 
 use super::client::{ClientError, MediamtxClient, PathConfWrite, PathState};
 use super::desired::{PathSettings, drift, path_conf};
@@ -83,6 +86,8 @@ struct Inner {
     /// `(elapsed, bytes sent)` per path, newest last.
     samples: HashMap<String, VecDeque<(Duration, u64)>>,
     own_readers: HashMap<String, u64>,
+    /// Paths whose `record` flag is desired on (cameras being recorded).
+    recording: BTreeSet<String>,
 }
 
 /// See the module docs. Construct with [`Reconciler::new`], then spawn [`Reconciler::run`].
@@ -129,6 +134,7 @@ impl Reconciler {
                 runtime: BTreeMap::new(),
                 samples: HashMap::new(),
                 own_readers: HashMap::new(),
+                recording: BTreeSet::new(),
             }),
             apply_lock: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
@@ -252,13 +258,65 @@ impl Reconciler {
         (state.readers.len() as u64).saturating_sub(own)
     }
 
-    /// Registers how many readers of `name` are the service's own.
-    pub fn set_own_readers(&self, name: &str, count: u64) {
+    /// Counts one more reader of `name` as the service's own (a keepalive reader connected).
+    pub fn add_own_reader(&self, name: &str) {
+        *self.lock().own_readers.entry(name.to_owned()).or_default() += 1;
+    }
+
+    /// Counts one reader of `name` less as the service's own.
+    pub fn remove_own_reader(&self, name: &str) {
         let mut inner = self.lock();
-        if count == 0 {
-            inner.own_readers.remove(name);
+        if let Some(count) = inner.own_readers.get_mut(name) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                inner.own_readers.remove(name);
+            }
+        }
+    }
+
+    /// Whether the `record` flag of `name` is desired on (the service records that camera).
+    pub fn is_recording(&self, name: &str) -> bool {
+        self.lock().recording.contains(name)
+    }
+
+    /// Turns the `record` flag of `name` on or off and applies the path now. When MediaMTX is unreachable or
+    /// refuses, the flag goes back to what it was and the error is -32050 `mediamtx_unavailable`.
+    pub async fn set_record(&self, name: &str, on: bool) -> crate::Result<()> {
+        self.ensure_up()?;
+        let _serial = self.apply_lock.lock().await;
+        let was = self.flip_record(name, on);
+        let Some(conf) = self.desired().remove(name) else {
+            self.flip_record(name, was);
+            return Err(crate::Error::internal(format!("no desired MediaMTX path for {name}")));
+        };
+        match self.client.replace_path(name, &conf).await {
+            Ok(()) => {
+                self.lock().applied.insert(name.to_owned(), conf);
+                tracing::info!(path = name, record = on, "MediaMTX record flag applied");
+                Ok(())
+            }
+            Err(e) => {
+                self.flip_record(name, was);
+                Err(self.fail(&e))
+            }
+        }
+    }
+
+    /// Turns the `record` flag of `name` off without waiting: the loop applies it as soon as MediaMTX answers
+    /// (used where the recording ends regardless: failures, deadlines, shutdown).
+    pub fn clear_record(&self, name: &str) {
+        if self.flip_record(name, false) {
+            self.wake();
+        }
+    }
+
+    /// Sets the desired flag; returns the previous one.
+    fn flip_record(&self, name: &str, on: bool) -> bool {
+        let mut inner = self.lock();
+        if on {
+            !inner.recording.insert(name.to_owned())
         } else {
-            inner.own_readers.insert(name.to_owned(), count);
+            inner.recording.remove(name)
         }
     }
 
@@ -317,6 +375,7 @@ impl Reconciler {
 
     /// The desired configuration of every managed path.
     fn desired(&self) -> BTreeMap<String, PathConfWrite> {
+        let recording = self.lock().recording.clone();
         self.cameras
             .list()
             .into_iter()
@@ -325,7 +384,8 @@ impl Reconciler {
                 if matches!(&source, crate::cameras::CameraSource::Rtsp { url } if url.is_empty()) {
                     return None; // an id being reserved by add_external_stream
                 }
-                Some((camera.device, path_conf(&source, camera.fps, &self.settings)))
+                let record = recording.contains(&camera.device);
+                Some((camera.device, path_conf(&source, camera.fps, &self.settings, record)))
             })
             .collect()
     }
@@ -706,7 +766,7 @@ mod tests {
         assert_eq!(r.bitrate("camera0"), 9600, "6000 bytes in 5 s");
         assert!(topics(&events).is_empty(), "nothing changed but bytes");
         // The service's own reader is not a viewer.
-        r.set_own_readers("camera0", 1);
+        r.add_own_reader("camera0");
         assert_eq!(r.viewers(&path(true, 1, 0)), 0);
         r.update_runtime(vec![path(true, 2, 7000)]);
         let got = topics(&events);
@@ -714,7 +774,8 @@ mod tests {
             (got[0].0.as_str(), got[0].1["readers"].clone()),
             ("mediamtx.stream", json!(1))
         );
-        r.set_own_readers("camera0", 0);
+        r.remove_own_reader("camera0");
+        assert_eq!(r.viewers(&path(true, 1, 0)), 1);
 
         r.link_down("connection refused");
         r.link_down("connection refused again");

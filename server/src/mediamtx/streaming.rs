@@ -11,13 +11,17 @@
 //!   (bounded by `streaming.start_timeout` of the injected clock), or fails and leaves nothing pinned.
 //! - Every figure (ready, readers, bytes) comes from MediaMTX; the keepalive reader is never counted as a viewer.
 //! - One start or stop per camera at a time (a per-camera async mutex); the pin table is a std mutex never held
-//!   across an await. Each keepalive is a task owned by its pin and restarted with backoff while pinned.
+//!   across an await. Each pin owns a [`Keepalive`] (restarted with backoff while pinned).
+//! - A recording (MediaMTX backend) holds a keepalive of its own, so `stop_streaming` reports
+//!   `stream_continues: true` while the camera records.
 
 use super::client::PathState;
+use super::keepalive::Keepalive;
 use super::reconciler::{Reconciler, normalize_time, stream_item};
 use crate::cameras::{CameraKind, CameraRegistry, CameraStatus};
 use crate::clock::{Clock, format_timestamp};
-use crate::media::ffmpeg::{Ffmpeg, Role};
+use crate::media::ffmpeg::Ffmpeg;
+use crate::media::live_feed::{LiveFeed, RunningFuture};
 use crate::{Error, ErrorKind};
 use camera_api::types::{
     CameraStreamMetrics, FfmpegProcess, GetStreamStatusResult, GetStreamUrlResult, MediamtxPathState,
@@ -28,16 +32,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// How often readiness is polled while `start_streaming` waits.
 pub const READY_POLL: Duration = Duration::from_millis(100);
 /// How often pins are checked for `auto_close_after`.
 pub const PIN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// Keepalive restart backoff: first delay and cap.
-const KEEPALIVE_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(10));
-/// A keepalive that ran this long resets its backoff.
-const KEEPALIVE_STABLE: Duration = Duration::from_secs(10);
 
 /// Where streams are reachable and how long things may take.
 #[derive(Clone, Debug)]
@@ -62,8 +61,7 @@ struct Pin {
     start_time: OffsetDateTime,
     /// `clock.elapsed()` when a viewer was last seen (or the pin began).
     last_viewer_at: Duration,
-    stop: watch::Sender<bool>,
-    keepalive: JoinHandle<()>,
+    keepalive: Keepalive,
 }
 
 /// See the module docs.
@@ -188,9 +186,10 @@ impl StreamingService {
             Ok(Some(state)) => self.reconciler.viewers(&state),
             _ => 0,
         };
+        let recording = self.reconciler.is_recording(device);
         let end_time = self.clock.now();
         let duration = ((end_time - start_time).as_seconds_f64().max(0.0)).round() as u64;
-        tracing::info!(device, viewers, "stream unpinned");
+        tracing::info!(device, viewers, recording, "stream unpinned");
         Ok(StopStreamingResult {
             device: device.to_owned(),
             stream_name: device.to_owned(),
@@ -198,9 +197,11 @@ impl StreamingService {
             start_time: format_timestamp(start_time),
             end_time: format_timestamp(end_time),
             duration,
-            stream_continues: viewers > 0,
+            stream_continues: viewers > 0 || recording,
             message: if viewers > 0 {
                 format!("Stream unpinned; {viewers} viewer(s) still connected")
+            } else if recording {
+                "Stream unpinned; a recording keeps it running".into()
             } else {
                 "Stream stopped".into()
             },
@@ -384,36 +385,32 @@ impl StreamingService {
         }
     }
 
-    fn pin(&self, device: &str, start_time: OffsetDateTime) {
-        let (stop, stopped) = watch::channel(false);
+    /// Starts a keepalive reader of `device`'s path (the service's own reader; see [`super::keepalive`]).
+    pub fn start_keepalive(&self, device: &str) -> Keepalive {
         let url = format!("{}/{device}", self.settings.internal_rtsp);
-        let keepalive = tokio::spawn(keepalive(
+        Keepalive::start(
             self.ffmpeg.clone(),
             self.clock.clone(),
             self.reconciler.clone(),
-            device.to_owned(),
+            device,
             url,
-            stopped,
-        ));
+        )
+    }
+
+    fn pin(&self, device: &str, start_time: OffsetDateTime) {
+        let keepalive = self.start_keepalive(device);
         self.lock_pins().insert(
             device.to_owned(),
             Pin {
                 start_time,
                 last_viewer_at: self.clock.elapsed(),
-                stop,
                 keepalive,
             },
         );
     }
 
-    async fn end_keepalive(&self, device: &str, pin: Pin) {
-        pin.stop.send_replace(true);
-        let mut handle = pin.keepalive;
-        if tokio::time::timeout(Duration::from_secs(5), &mut handle).await.is_err() {
-            tracing::warn!(device, "keepalive reader did not stop in time; aborting it");
-            handle.abort();
-        }
-        self.reconciler.set_own_readers(device, 0);
+    async fn end_keepalive(&self, _device: &str, pin: Pin) {
+        pin.keepalive.stop().await;
     }
 
     async fn check_pins(&self) {
@@ -471,65 +468,6 @@ impl StreamingService {
     }
 }
 
-/// Reads `url` and discards it while the pin lasts, restarting with backoff when the reader ends.
-async fn keepalive(
-    ffmpeg: Ffmpeg,
-    clock: Arc<dyn Clock>,
-    reconciler: Arc<Reconciler>,
-    device: String,
-    url: String,
-    mut stop: watch::Receiver<bool>,
-) {
-    let args: Vec<String> = [
-        "-loglevel",
-        "error",
-        "-rtsp_transport",
-        "tcp",
-        "-i",
-        url.as_str(),
-        "-c",
-        "copy",
-        "-f",
-        "null",
-        "-",
-    ]
-    .map(str::to_owned)
-    .into();
-    let mut backoff = KEEPALIVE_BACKOFF.0;
-    loop {
-        let stopped = *stop.borrow();
-        if stopped {
-            break;
-        }
-        let began = clock.elapsed();
-        match ffmpeg.spawn(Role::Keepalive, &args) {
-            Ok(mut process) => {
-                reconciler.set_own_readers(&device, 1);
-                tokio::select! {
-                    status = process.wait() => {
-                        tracing::debug!(device, ?status, stderr = process.stderr_tail(), "keepalive reader ended");
-                    }
-                    () = super::stopped(&mut stop) => {
-                        process.kill().await;
-                        break;
-                    }
-                }
-                reconciler.set_own_readers(&device, 0);
-            }
-            Err(e) => tracing::warn!(device, error = ?e, "cannot start the keepalive reader"),
-        }
-        if clock.elapsed().saturating_sub(began) >= KEEPALIVE_STABLE {
-            backoff = KEEPALIVE_BACKOFF.0;
-        }
-        tokio::select! {
-            () = clock.sleep(backoff) => {}
-            () = super::stopped(&mut stop) => break,
-        }
-        backoff = (backoff * 2).min(KEEPALIVE_BACKOFF.1);
-    }
-    reconciler.set_own_readers(&device, 0);
-}
-
 /// The host part of a `Host` header: `cam.local:8002` → `cam.local`, `[::1]:8002` → `[::1]`.
 pub fn host_of(header: &str) -> Option<String> {
     let h = header.trim();
@@ -544,6 +482,33 @@ pub fn host_of(header: &str) -> Option<String> {
         0 => Some(h.to_owned()),
         1 => h.split(':').next().filter(|s| !s.is_empty()).map(str::to_owned),
         _ => Some(format!("[{h}]")),
+    }
+}
+
+/// Snapshots read a camera's MediaMTX path (over the internal RTSP address) instead of opening its source a
+/// second time: while the path is available, or on demand when the source is a busy device.
+impl LiveFeed for StreamingService {
+    fn running<'a>(&'a self, device: &'a str) -> RunningFuture<'a> {
+        Box::pin(async move {
+            let state = self.reconciler.fetch_path(device).await.ok().flatten();
+            state
+                .is_some_and(|s| s.is_available())
+                .then(|| self.on_demand_input(device))
+        })
+    }
+
+    fn on_demand(&self, device: &str) -> Option<Vec<String>> {
+        self.reconciler
+            .managed_names()
+            .contains(device)
+            .then(|| self.on_demand_input(device))
+    }
+}
+
+impl StreamingService {
+    fn on_demand_input(&self, device: &str) -> Vec<String> {
+        let url = format!("{}/{device}", self.settings.internal_rtsp);
+        ["-rtsp_transport", "tcp", "-i", url.as_str()].map(str::to_owned).into()
     }
 }
 
