@@ -228,6 +228,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await
     .context("starting the MediaMTX backend")?;
+    if let Some(streaming) = &media_server.streaming {
+        // MediaMTX records the camera's path (a V4L2 device has one reader: MediaMTX's publisher).
+        recorder.set_engine(Arc::new(crate::media::recorder::engine_mediamtx::MediamtxEngine::new(
+            &config,
+            streaming.clone(),
+        )));
+    }
     let health = HealthMonitor::new(HealthDeps {
         clock: clock.clone(),
         events: events.clone(),

@@ -1,51 +1,59 @@
-//! The standalone recorder (API.md §4.3 `start_recording` / `stop_recording`): ffmpeg writes segmented
-//! fragmented MP4 (or Matroska) straight into `storage.recordings_path`. It owns recording state.
+//! The recorder (API.md §4.3 `start_recording` / `stop_recording`): it owns recording state — slots, the
+//! state machine, persistence, events, deadlines — for both backends. How the files get produced is the
+//! [`engine::RecordingEngine`] of the active backend: [`engine_ffmpeg`] (standalone: ffmpeg records straight
+//! from the source; the default) or [`engine_mediamtx`] (MediaMTX records the camera's path; set with
+//! [`Recorder::set_engine`] when the MediaMTX backend runs).
 //!
 //! Shape: one slot per camera in a std `Mutex<HashMap>` (held for a few instructions, never across an
 //! await). A slot is `Starting` while a start is in progress (so a second start gets `already_recording`) and
-//! `Running` once the first file exists; a running recording has one supervisor task that owns its ffmpeg
-//! process and is the only one to end it. Everything that ends a recording — `stop_recording`, the deadline of
-//! a timed recording, ffmpeg dying, the camera going away, shutdown — ends up in that task's single `finish`,
-//! so files are finalized, events published and the state store updated exactly once.
+//! `Running` once the first file exists; a running recording has one supervisor task that owns its engine
+//! session and is the only one to end it. Everything that ends a recording — `stop_recording`, the deadline of
+//! a timed recording, the engine ending by itself, the camera going away, shutdown — ends up in that task's
+//! single `finish`, so files are finalized, events published and the state store updated exactly once. A
+//! requested stop the engine cannot carry out (MediaMTX unreachable) is answered with its error and the
+//! recording goes on.
 //!
 //! Invariants:
-//! - Segment files are `<device>_<YYYY-MM-DD>_<HH-MM-SS>.<ext>`, named by ffmpeg (`-strftime 1`, `TZ=UTC`) at
-//!   the wall-clock time each segment opens. A start waits for the next second when a file of the current
-//!   second exists, so an earlier recording's file is never truncated.
-//! - `start` returns once the first file exists; after `recording.start_timeout` (real time) the process is
-//!   killed and nothing is left running.
-//! - Stops are graceful (`q` on stdin, then SIGKILL after [`STOP_GRACE`]), so every file ends playable.
-//! - Deadlines of timed recordings and the progress ticks wait on the injected clock; process supervision
-//!   (start timeout, stop grace) is real time because it bounds a real program.
+//! - Segment files are `<device>_<YYYY-MM-DD>_<HH-MM-SS>.<ext>` from the UTC time each segment opens. A start
+//!   waits for the next second when a file of the current second exists, so an earlier recording's file is
+//!   never truncated.
+//! - `start` validates every parameter (format included: the engine must support it) before anything starts,
+//!   and returns once the first file exists; after `recording.start_timeout` (real time) nothing is left
+//!   running.
+//! - Deadlines of timed recordings and the progress ticks wait on the injected clock; engine supervision
+//!   (start timeout, stop grace) is real time because it bounds real programs.
 //! - The active recording of each camera (format, start, requested duration, deadline, files) is a row of
 //!   `active_recordings`, written before `start` returns and removed when the recording ends — except on
 //!   shutdown, where it stays so that [`Recorder::resume`] continues it at the next start-up (new segment, same
 //!   deadline) or closes it (`interrupted` / `duration_elapsed`).
 
-use crate::cameras::{CameraRegistry, CameraSource, CameraStatus, StatusChange};
+pub mod engine;
+pub mod engine_ffmpeg;
+pub mod engine_mediamtx;
+
+use crate::cameras::{CameraRegistry, CameraStatus, StatusChange};
 use crate::clock::{Clock, SleepFuture, format_timestamp};
 use crate::config::Config;
 use crate::events::EventBus;
-use crate::media::ffmpeg::{Ffmpeg, FfmpegError, FfmpegProcess, Role};
-use crate::media::{blocking, download_url, input_args, name_stamp, storage_unavailable};
+use crate::media::ffmpeg::Ffmpeg;
+use crate::media::{blocking, download_url};
 use crate::store::{Store, parse_opt_sql_time, parse_sql_time, sql_time};
 use crate::{Error, ErrorKind};
+use engine::{RecordingEngine, Session, SessionEvent, Started};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// How long ffmpeg may take to finish its files after `q` before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(10);
+pub use engine_ffmpeg::STOP_GRACE;
+
 /// Interval of `recording.progress` events (clock time).
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
-/// Keyframe interval of encoded recordings (fragment and segment boundaries fall on keyframes).
-const KEYFRAME_SECONDS: u32 = 2;
 
 /// A recording container as requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -196,7 +204,7 @@ enum Slot {
 
 struct StopCommand {
     ending: Ending,
-    reply: oneshot::Sender<StopResult>,
+    reply: oneshot::Sender<crate::Result<StopResult>>,
 }
 
 /// How a recording ends.
@@ -206,18 +214,17 @@ enum Ending {
     Failed(FailReason, String),
 }
 
-/// Records cameras with ffmpeg. Construct with [`Recorder::new`]; after the first camera scan call
-/// [`Recorder::resume`] once; on shutdown call [`Recorder::shutdown`].
+/// Records cameras. Construct with [`Recorder::new`] (ffmpeg engine); in the MediaMTX backend call
+/// [`Recorder::set_engine`]; after the first camera scan call [`Recorder::resume`] once; on shutdown call
+/// [`Recorder::shutdown`].
 pub struct Recorder {
     dir: PathBuf,
-    segment_duration: u64,
-    start_timeout: Duration,
+    engine: RwLock<Arc<dyn RecordingEngine>>,
     default_format: String,
     /// Refuses new media at `storage.block_percent` (-32060).
     storage: crate::storage::StorageGuard,
     public_base_url: Option<String>,
     cameras: Arc<CameraRegistry>,
-    ffmpeg: Ffmpeg,
     events: Arc<EventBus>,
     clock: Arc<dyn Clock>,
     store: Store,
@@ -237,13 +244,11 @@ impl Recorder {
         metrics::gauge!("camera_service_recordings_active").set(0.0);
         Arc::new(Recorder {
             dir: config.storage.recordings_path.clone(),
-            segment_duration: config.recording.segment_duration,
-            start_timeout: Duration::from_secs(config.recording.start_timeout),
+            engine: RwLock::new(Arc::new(engine_ffmpeg::FfmpegEngine::new(config, ffmpeg))),
             default_format: config.recording.default_format.clone(),
             storage: crate::storage::StorageGuard::new(config),
             public_base_url: config.server.public_base_url.clone(),
             cameras,
-            ffmpeg,
             events,
             clock,
             store,
@@ -257,6 +262,16 @@ impl Recorder {
         &self.dir
     }
 
+    /// Replaces the engine that produces files (the MediaMTX backend sets its own at start-up, before any
+    /// recording starts).
+    pub fn set_engine(&self, engine: Arc<dyn RecordingEngine>) {
+        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = engine;
+    }
+
+    fn engine(&self) -> Arc<dyn RecordingEngine> {
+        self.engine.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Starts recording a camera; returns once the first file exists.
     pub async fn start(self: &Arc<Self>, req: StartRequest) -> crate::Result<StartResult> {
         let format = self.format(req.format.as_deref())?;
@@ -264,7 +279,11 @@ impl Recorder {
         let reservation = self.reserve(&req.device)?;
         self.storage.ensure_space().await?;
 
-        let (process, opened, first) = self.launch(&req.device, &source, format).await?;
+        let engine = self.engine();
+        let Started {
+            first_file: first,
+            mut session,
+        } = engine.start(&req.device, &source, format).await?;
         let start_time = self.clock.now();
         let recording = Recording {
             device: req.device.clone(),
@@ -275,10 +294,10 @@ impl Recorder {
                 .duration
                 .map(|d| start_time + time::Duration::seconds(d.min(i64::MAX as u64) as i64)),
             files: vec![first.clone()],
-            pid: process.pid(),
+            pid: session.pid(),
         };
         if let Err(e) = self.persist_start(&recording).await {
-            process.kill().await;
+            let _ = session.stop(false).await;
             let path = self.dir.join(&first);
             let _ = blocking(move || Ok(std::fs::remove_file(path)?)).await;
             return Err(e);
@@ -302,7 +321,7 @@ impl Recorder {
             json!({"device": result.device, "filename": result.filename, "format": format,
                    "start_time": result.start_time, "duration": result.duration, "auto_stop_at": result.auto_stop_at}),
         );
-        self.run(reservation, recording, process, opened);
+        self.run(reservation, recording, session);
         tracing::info!(
             device = req.device,
             filename = first,
@@ -325,8 +344,9 @@ impl Recorder {
             reply,
         };
         commands.send(command).await.map_err(|_| not_recording(device))?;
-        // The supervisor dropped the reply: the recording ended by itself (deadline, failure) meanwhile.
-        result.await.map_err(|_| not_recording(device))
+        // The supervisor dropped the reply: the recording ended by itself (deadline, failure) meanwhile. An
+        // error: the engine could not stop (the recording goes on).
+        result.await.map_err(|_| not_recording(device))?
     }
 
     /// The `recording` object of `get_camera_status`.
@@ -437,11 +457,15 @@ impl Recorder {
                 "recording_status_update",
                 status_update(&recording, "STARTING", 0, 0, None),
             );
-            match self.launch(&device, &source, recording.format).await {
-                Ok((process, opened, file)) => {
+            let engine = self.engine();
+            match engine.start(&device, &source, recording.format).await {
+                Ok(Started {
+                    first_file: file,
+                    session,
+                }) => {
                     let previous = recording.files.last().cloned();
                     recording.files.push(file.clone());
-                    recording.pid = process.pid();
+                    recording.pid = session.pid();
                     if let Err(e) = self.persist_segment(&recording, &file, self.clock.now()).await {
                         tracing::warn!(device, error = %e, "resumed segment not persisted");
                     }
@@ -455,7 +479,7 @@ impl Recorder {
                         json!({"device": device, "filename": file, "previous": previous}),
                     );
                     tracing::info!(device, filename = file, "recording resumed after restart");
-                    self.run(reservation, recording, process, opened);
+                    self.run(reservation, recording, session);
                 }
                 Err(e) => {
                     tracing::warn!(device, error = %e, "could not resume recording");
@@ -471,14 +495,24 @@ impl Recorder {
 
     fn format(&self, requested: Option<&str>) -> crate::Result<RecordingFormat> {
         let name = requested.unwrap_or(&self.default_format);
-        RecordingFormat::parse(name).ok_or_else(|| {
+        let format = RecordingFormat::parse(name).ok_or_else(|| {
             Error::new(
                 ErrorKind::Unsupported,
                 "format_unsupported",
                 format!("Recording format {name:?} is not fmp4, mp4 or mkv"),
             )
             .with("feature", "recording_format")
-        })
+        })?;
+        if !self.engine().supports(format) {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "format_unsupported",
+                format!("The active backend cannot write {name} recordings (MediaMTX writes fragmented MP4 only)"),
+            )
+            .with("feature", "recording_format")
+            .suggest("Use fmp4 or mp4, or run the standalone backend for mkv"));
+        }
+        Ok(format)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
@@ -511,155 +545,8 @@ impl Recorder {
         })
     }
 
-    /// Starts ffmpeg and waits for its first file. Returns the process, its "opened files" channel and the
-    /// first file's name.
-    async fn launch(
-        &self,
-        device: &str,
-        source: &CameraSource,
-        format: RecordingFormat,
-    ) -> crate::Result<(FfmpegProcess, mpsc::Receiver<PathBuf>, String)> {
-        let dir = self.dir.clone();
-        let prefix = format!("{device}_");
-        let ext = format.extension();
-        // ffmpeg names files by the wall clock; never let it reuse the name of an existing file.
-        let wait = blocking(move || {
-            std::fs::create_dir_all(&dir).map_err(|e| storage_unavailable(&dir, &e))?;
-            let now = OffsetDateTime::now_utc();
-            let taken = dir.join(format!("{prefix}{}.{ext}", name_stamp(now, false))).exists();
-            Ok(taken.then(|| Duration::from_nanos(1_000_000_000 - u64::from(now.nanosecond()) + 5_000_000)))
-        })
-        .await?;
-        if let Some(wait) = wait {
-            tokio::time::sleep(wait).await;
-        }
-        let args = self.ffmpeg_args(device, source, format);
-        let mut process = self
-            .ffmpeg
-            .spawn(Role::Recorder, &args)
-            .map_err(|e| e.into_error("ffmpeg_failed", &format!("recording of {device}")))?;
-        let mut opened = process
-            .take_opened_files()
-            .ok_or_else(|| Error::internal("opened-files channel missing"))?;
-        let deadline = tokio::time::Instant::now() + self.start_timeout;
-        let first = tokio::select! {
-            file = opened.recv() => file,
-            _ = tokio::time::sleep_until(deadline) => None,
-        };
-        let Some(first) = first else {
-            return Err(self.start_failure(device, process, deadline).await);
-        };
-        let name = first
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let path = self.dir.join(&name);
-        // The log line comes just before the file is created.
-        loop {
-            if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-                return Ok((process, opened, name));
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(self.start_failure(device, process, deadline).await);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Turns a start that produced no file into an error, leaving nothing running.
-    async fn start_failure(&self, device: &str, mut process: FfmpegProcess, deadline: tokio::time::Instant) -> Error {
-        let status = tokio::select! {
-            s = process.wait() => s.ok(),
-            _ = tokio::time::sleep_until(deadline) => None,
-        };
-        // Give the stderr reader a moment to take the last lines.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let tail = process.stderr_tail();
-        match status {
-            None => {
-                process.kill().await;
-                Error::new(
-                    ErrorKind::Unavailable,
-                    "recording_start_timeout",
-                    format!(
-                        "The recording of {device} did not start within {} s",
-                        self.start_timeout.as_secs()
-                    ),
-                )
-                .with("dependency", "ffmpeg")
-                .suggest("Check the camera source and retry")
-            }
-            Some(status) => {
-                let e = FfmpegError::Exited {
-                    status,
-                    stderr_tail: tail,
-                };
-                if e.source_unreachable() {
-                    e.into_error("source_unreachable", &format!("recording of {device}"))
-                        .with("dependency", "camera")
-                } else {
-                    e.into_error("ffmpeg_failed", &format!("recording of {device}"))
-                }
-            }
-        }
-    }
-
-    fn ffmpeg_args(&self, device: &str, source: &CameraSource, format: RecordingFormat) -> Vec<String> {
-        let mut args: Vec<String> = ["-loglevel", "verbose"].map(str::to_owned).into();
-        args.extend(input_args(source, true));
-        args.extend(["-map", "0:v:0", "-an"].map(str::to_owned));
-        match source {
-            CameraSource::Rtsp { .. } => args.extend(["-c:v", "copy"].map(str::to_owned)),
-            CameraSource::Lavfi { .. } | CameraSource::V4l2 { .. } => {
-                args.extend(
-                    [
-                        "-c:v",
-                        "libx264",
-                        "-preset",
-                        "veryfast",
-                        "-tune",
-                        "zerolatency",
-                        "-pix_fmt",
-                        "yuv420p",
-                    ]
-                    .map(str::to_owned),
-                );
-                args.push("-force_key_frames".to_owned());
-                args.push(format!("expr:gte(t,n_forced*{KEYFRAME_SECONDS})"));
-            }
-        }
-        args.extend(["-f", "segment", "-segment_time"].map(str::to_owned));
-        args.push(self.segment_duration.to_string());
-        args.extend(["-reset_timestamps", "1", "-strftime", "1", "-segment_format"].map(str::to_owned));
-        match format {
-            RecordingFormat::Fmp4 | RecordingFormat::Mp4 => {
-                args.extend(
-                    [
-                        "mp4",
-                        "-segment_format_options",
-                        // Each fragment reaches the disk when it closes (crash safety), not when 32 KiB are buffered.
-                        "movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1",
-                    ]
-                    .map(str::to_owned),
-                );
-            }
-            RecordingFormat::Mkv => args.push("matroska".to_owned()),
-        }
-        // '%' in the directory would be read as a strftime field.
-        let dir = self.dir.display().to_string().replace('%', "%%");
-        let pattern = Path::new(&dir).join(format!("{device}_%Y-%m-%d_%H-%M-%S.{}", format.extension()));
-        args.push(pattern.display().to_string());
-        args
-    }
-
     /// Marks the slot running and spawns the recording's supervisor.
-    fn run(
-        self: &Arc<Self>,
-        mut reservation: Reservation,
-        recording: Recording,
-        process: FfmpegProcess,
-        opened: mpsc::Receiver<PathBuf>,
-    ) {
+    fn run(self: &Arc<Self>, mut reservation: Reservation, recording: Recording, session: Box<dyn Session>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let device = recording.device.clone();
         let shared = Arc::new(Mutex::new(recording));
@@ -676,15 +563,14 @@ impl Recorder {
         metrics::gauge!("camera_service_recordings_active").set(self.active_count() as f64);
         let changes = self.cameras.subscribe();
         let recorder = Arc::clone(self);
-        tokio::spawn(async move { recorder.supervise(id, shared, process, opened, rx, changes).await });
+        tokio::spawn(async move { recorder.supervise(id, shared, session, rx, changes).await });
     }
 
     async fn supervise(
         self: Arc<Self>,
         id: u64,
         shared: Arc<Mutex<Recording>>,
-        mut process: FfmpegProcess,
-        mut opened: mpsc::Receiver<PathBuf>,
+        mut session: Box<dyn Session>,
         mut commands: mpsc::Receiver<StopCommand>,
         mut changes: broadcast::Receiver<StatusChange>,
     ) {
@@ -697,24 +583,35 @@ impl Recorder {
             None => Box::pin(std::future::pending()),
         };
         let mut progress = self.clock.sleep(PROGRESS_INTERVAL);
-        let (mut opened_live, mut changes_live) = (true, true);
+        let mut changes_live = true;
+        let mut stopped = false;
         let (ending, reply) = loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(c) => break (c.ending, Some(c.reply)),
+                    Some(c) => {
+                        let requested = matches!(c.ending, Ending::Stopped(StopReason::Requested));
+                        if !requested {
+                            break (c.ending, Some(c.reply));
+                        }
+                        match session.stop(true).await {
+                            Ok(late) => {
+                                self.new_segments(&shared, late).await;
+                                stopped = true;
+                                break (c.ending, Some(c.reply));
+                            }
+                            Err(e) => {
+                                tracing::warn!(device, error = %e, "stop refused by the engine; still recording");
+                                let _ = c.reply.send(Err(e));
+                            }
+                        }
+                    }
                     None => break (Ending::Stopped(StopReason::Shutdown), None),
                 },
                 () = &mut deadline => break (Ending::Stopped(StopReason::DurationElapsed), None),
-                file = opened.recv(), if opened_live => match file {
-                    Some(path) => self.new_segment(&shared, &path).await,
-                    None => opened_live = false,
+                event = session.next_event() => match event {
+                    SessionEvent::Segment(name) => self.new_segment(&shared, &name).await,
+                    SessionEvent::Ended(message) => break (Ending::Failed(FailReason::PipelineFailed, message), None),
                 },
-                status = process.wait() => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                    let message = format!("ffmpeg exited unexpectedly ({status}): {}", process.stderr_tail());
-                    break (Ending::Failed(FailReason::PipelineFailed, message), None);
-                }
                 change = changes.recv(), if changes_live => match change {
                     Ok(c) if c.device == device && c.new != CameraStatus::Connected => {
                         let message = format!("{device} is {}", c.new.as_str());
@@ -735,13 +632,22 @@ impl Recorder {
                 }
             }
         };
-        self.finish(id, shared, process, ending, reply).await;
+        if !stopped {
+            // Endings other than a confirmed stop: best effort (never fails), then the files as they are.
+            let late = session.stop(false).await.unwrap_or_default();
+            self.new_segments(&shared, late).await;
+        }
+        self.finish(id, shared, ending, reply).await;
     }
 
-    async fn new_segment(&self, shared: &Arc<Mutex<Recording>>, path: &Path) {
-        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            return;
-        };
+    async fn new_segments(&self, shared: &Arc<Mutex<Recording>>, names: Vec<String>) {
+        for name in names {
+            self.new_segment(shared, &name).await;
+        }
+    }
+
+    async fn new_segment(&self, shared: &Arc<Mutex<Recording>>, name: &str) {
+        let name = name.to_owned();
         let (snapshot, previous) = {
             let mut r = lock(shared);
             if r.files.contains(&name) {
@@ -775,15 +681,9 @@ impl Recorder {
         &self,
         id: u64,
         shared: Arc<Mutex<Recording>>,
-        process: FfmpegProcess,
         ending: Ending,
-        reply: Option<oneshot::Sender<StopResult>>,
+        reply: Option<oneshot::Sender<crate::Result<StopResult>>>,
     ) {
-        // Also right when ffmpeg already exited: writing `q` then fails quietly and the wait returns at once.
-        let (status, graceful) = process.stop(STOP_GRACE).await;
-        if matches!(ending, Ending::Stopped(_)) && (!graceful || !status.is_some_and(|s| s.success())) {
-            tracing::warn!(?status, graceful, "ffmpeg did not finish cleanly");
-        }
         let recording = lock(&shared).clone();
         let end_time = self.clock.now();
         let (files, file_size) = self.sizes(&recording.files).await;
@@ -823,7 +723,7 @@ impl Recorder {
             }
         }
         if let Some(reply) = reply {
-            let _ = reply.send(result);
+            let _ = reply.send(Ok(result));
         }
     }
 

@@ -387,3 +387,150 @@ async fn start_timeout_leaves_nothing_running() {
     assert!(active_rows(&h).await.is_empty());
     assert!(h.payloads("recording.start").is_empty());
 }
+
+/// An engine that writes files on command, refuses confirmed stops while `refuse` is set, and counts stops.
+#[derive(Default)]
+struct FakeEngine {
+    dir: PathBuf,
+    refuse: Arc<std::sync::atomic::AtomicBool>,
+    stops: Arc<AtomicU64>,
+    segments: Mutex<Option<mpsc::Receiver<String>>>,
+}
+
+struct FakeSession {
+    dir: PathBuf,
+    refuse: Arc<std::sync::atomic::AtomicBool>,
+    stops: Arc<AtomicU64>,
+    segments: mpsc::Receiver<String>,
+}
+
+impl engine::RecordingEngine for FakeEngine {
+    fn supports(&self, format: RecordingFormat) -> bool {
+        format != RecordingFormat::Mkv
+    }
+
+    fn start<'a>(
+        &'a self,
+        device: &'a str,
+        _source: &'a crate::cameras::CameraSource,
+        _format: RecordingFormat,
+    ) -> engine::EngineFuture<'a, crate::Result<Started>> {
+        Box::pin(async move {
+            let first = format!("{device}_2025-01-15_14-30-00.mp4");
+            std::fs::create_dir_all(&self.dir)?;
+            std::fs::write(self.dir.join(&first), b"first")?;
+            let segments = lock_segments(&self.segments)
+                .take()
+                .ok_or_else(|| Error::internal("started twice"))?;
+            Ok(Started {
+                first_file: first,
+                session: Box::new(FakeSession {
+                    dir: self.dir.clone(),
+                    refuse: self.refuse.clone(),
+                    stops: self.stops.clone(),
+                    segments,
+                }),
+            })
+        })
+    }
+}
+
+fn lock_segments(
+    m: &Mutex<Option<mpsc::Receiver<String>>>,
+) -> std::sync::MutexGuard<'_, Option<mpsc::Receiver<String>>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl engine::Session for FakeSession {
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+
+    fn next_event(&mut self) -> engine::EngineFuture<'_, SessionEvent> {
+        Box::pin(async move {
+            match self.segments.recv().await {
+                Some(name) => SessionEvent::Segment(name),
+                None => std::future::pending().await,
+            }
+        })
+    }
+
+    fn stop(&mut self, confirm: bool) -> engine::EngineFuture<'_, crate::Result<Vec<String>>> {
+        Box::pin(async move {
+            if confirm && self.refuse.load(Ordering::SeqCst) {
+                return Err(crate::mediamtx::mediamtx_unavailable("down"));
+            }
+            self.stops.fetch_add(1, Ordering::SeqCst);
+            let last = "camera0_2025-01-15_14-30-04.mp4";
+            std::fs::write(self.dir.join(last), b"c")?;
+            Ok(vec![last.to_owned()])
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_engine_decides_formats_and_a_refused_stop_keeps_recording() {
+    let h = harness().await;
+    let r = recorder(&h);
+    let (segments, rx) = mpsc::channel(4);
+    let fake = Arc::new(FakeEngine {
+        dir: h.config.storage.recordings_path.clone(),
+        segments: Mutex::new(Some(rx)),
+        ..FakeEngine::default()
+    });
+    r.set_engine(fake.clone());
+
+    let err = r.start(start("camera0", None, Some("mkv"))).await.expect_err("mkv");
+    assert_eq!((err.kind, err.reason), (ErrorKind::Unsupported, "format_unsupported"));
+    assert_eq!(
+        err.data.get("feature").and_then(Value::as_str),
+        Some("recording_format")
+    );
+    assert!(r.lock().is_empty(), "nothing reserved for an unsupported format");
+
+    let started = r.start(start("camera0", None, Some("mp4"))).await.expect("start");
+    assert_eq!(started.filename, "camera0_2025-01-15_14-30-00.mp4");
+    assert_eq!(started.format, RecordingFormat::Mp4);
+    std::fs::write(
+        h.config.storage.recordings_path.join("camera0_2025-01-15_14-30-02.mp4"),
+        b"ab",
+    )
+    .expect("write");
+    segments
+        .send("camera0_2025-01-15_14-30-02.mp4".into())
+        .await
+        .expect("segment");
+    assert!(eventually(Duration::from_secs(5), || !h.payloads("recording.segment").is_empty()).await);
+    assert_eq!(
+        h.payloads("recording.segment")[0],
+        json!({"device": "camera0", "filename": "camera0_2025-01-15_14-30-02.mp4",
+               "previous": "camera0_2025-01-15_14-30-00.mp4"})
+    );
+
+    fake.refuse.store(true, Ordering::SeqCst);
+    let err = r.stop("camera0").await.expect_err("refused");
+    assert_eq!(err.reason, "mediamtx_unavailable");
+    assert!(r.status("camera0").active, "still recording after a refused stop");
+    assert!(h.payloads("recording.stop").is_empty());
+    assert_eq!(fake.stops.load(Ordering::SeqCst), 0);
+    assert_eq!(active_rows(&h).await.len(), 1, "the row stays");
+
+    fake.refuse.store(false, Ordering::SeqCst);
+    h.clock.advance(Duration::from_secs(5));
+    let stopped = r.stop("camera0").await.expect("retry works");
+    assert_eq!(
+        stopped.files,
+        [
+            "camera0_2025-01-15_14-30-00.mp4",
+            "camera0_2025-01-15_14-30-02.mp4",
+            "camera0_2025-01-15_14-30-04.mp4"
+        ],
+        "files found while stopping are part of the recording"
+    );
+    assert_eq!(stopped.file_size, 8, "total of all files");
+    assert_eq!(stopped.duration, 5);
+    assert_eq!(fake.stops.load(Ordering::SeqCst), 1, "stopped exactly once");
+    assert!(!r.status("camera0").active);
+    assert!(active_rows(&h).await.is_empty());
+    assert_eq!(h.payloads("recording.stop").len(), 1);
+}
