@@ -16,7 +16,13 @@
 //!   An on-demand path (`runOnDemand`, or a URL source with `sourceOnDemand`) becomes available
 //!   [`DoubleOptions::ondemand_delay`] after its first reader arrives and returns to the fresh state
 //!   `runOnDemandCloseAfter` after the last one leaves. A non-on-demand pull source shows fixture 007's
-//!   "retrying" shape. Changing any field but `record` recreates the path and drops its readers (fixture 012).
+//!   "retrying" shape. Changing any field but the `record*` ones recreates the path and drops its readers
+//!   (fixture 012; `record` is hot in fixture 004, the other `record*` fields are hot in MediaMTX's source).
+//! - Recorder: while a path has `record: true` and is available, segment files are written at its `recordPath`
+//!   (`%path`, `%Y %m %d %H %M %S` in UTC, `%f` microseconds, `%s` Unix seconds expanded; `.mp4` appended, as
+//!   MediaMTX does), the first one at once and a new one every `recordSegmentDuration`. Each file is a small
+//!   real fragmented MP4 (1 s of H.264 made once with ffmpeg) so ffprobe can read it. Recording stops with the
+//!   flag, with the publisher, on restart and on kill.
 //! - Readers: RTSP clients of the fake RTSP port (a request for `rtsp://host:port/NAME` registers a reader of
 //!   NAME until the connection closes; OPTIONS is answered, later requests are left waiting like a slow
 //!   server), or simulated ones ([`MediamtxDouble::add_reader`]).
@@ -350,6 +356,10 @@ struct State {
     violations: Vec<String>,
     source_reachable: bool,
     up: bool,
+    /// Paths being recorded: when their current segment opened.
+    segments: HashMap<String, Instant>,
+    /// Every segment file written so far, oldest first.
+    written: Vec<std::path::PathBuf>,
 }
 
 struct Shared {
@@ -395,6 +405,8 @@ impl MediamtxDouble {
             violations: Vec::new(),
             source_reachable: false,
             up: true,
+            segments: HashMap::new(),
+            written: Vec::new(),
         };
         for name in &options.static_paths {
             let mut conf = defaults.clone();
@@ -442,6 +454,7 @@ impl MediamtxDouble {
                 lock(&rtsp_conns).spawn(serve_rtsp(shared, stream));
             }
         });
+        tasks.spawn(run_recorder(self.shared.clone()));
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -523,6 +536,11 @@ impl MediamtxDouble {
         self.state().readers.values().filter(|r| r.path == name).count()
     }
 
+    /// Segment files the simulated recorder has written so far, oldest first.
+    pub fn written_segments(&self) -> Vec<std::path::PathBuf> {
+        self.state().written.clone()
+    }
+
     /// A MediaMTX restart: new `started`, API-added paths gone, static paths fresh, every reader dropped.
     pub fn restart(&self) {
         let mut state = self.state();
@@ -542,6 +560,7 @@ impl MediamtxDouble {
             }
         }
         state.readers.clear();
+        state.segments.clear();
     }
 
     /// Answers again on the same ports, as a freshly started MediaMTX (runtime configuration lost).
@@ -588,6 +607,7 @@ fn restart_state(state: &mut State, shared: &Shared) {
         }
     }
     state.readers.clear();
+    state.segments.clear();
     let statics = &shared.options.static_paths;
     state.confs.retain(|name, _| statics.contains(name));
     for name in statics {
@@ -877,10 +897,11 @@ fn kind_name(kind: Write) -> &'static str {
     }
 }
 
+/// Whether a write changes more than the hot `record*` fields (MediaMTX's `pathConfCanBeUpdated`).
 fn differs_beyond_record(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
     let strip = |m: &Map<String, Value>| {
         let mut m = m.clone();
-        m.remove("record");
+        m.retain(|k, _| !k.starts_with("record"));
         m
     };
     strip(old) != strip(new)
@@ -1306,10 +1327,122 @@ fn uuid() -> String {
     )
 }
 
-/// Now as RFC 3339 UTC with nanoseconds, like MediaMTX (`2026-11-22T02:54:18.205242161Z`).
-pub fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
+// ---------------------------------------------------------------------------------------------------------------
+// Recorder
+
+/// How often the simulated recorder looks at the paths.
+const RECORDER_TICK: Duration = Duration::from_millis(100);
+
+/// Writes segment files for the paths being recorded (see the module docs) until the double is killed.
+async fn run_recorder(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(RECORDER_TICK);
+    loop {
+        tick.tick().await;
+        let due = recorder_round(&shared);
+        if due.is_empty() {
+            continue;
+        }
+        let content = tokio::task::spawn_blocking(sample_mp4).await.unwrap_or_default();
+        for path in due {
+            if let Some(dir) = path.parent() {
+                let _ = tokio::fs::create_dir_all(dir).await;
+            }
+            if tokio::fs::write(&path, content.as_slice()).await.is_ok() {
+                lock(&shared.state).written.push(path);
+            }
+        }
+    }
+}
+
+/// One look at every path: which segment files to open now.
+fn recorder_round(shared: &Shared) -> Vec<std::path::PathBuf> {
+    let mut state = lock(&shared.state);
+    let now = Instant::now();
+    let mut due = Vec::new();
+    let mut recording = HashMap::new();
+    for (name, conf) in &state.confs {
+        let available = state.runtime.get(name).is_some_and(|rt| rt.available.is_some());
+        if conf.get("record") != Some(&Value::Bool(true)) || !available {
+            continue;
+        }
+        let every = duration_of(conf, "recordSegmentDuration");
+        let opened = match state.segments.get(name) {
+            Some(at) if now.duration_since(*at) < every => *at,
+            _ => {
+                let pattern = conf.get("recordPath").and_then(Value::as_str).unwrap_or("");
+                due.push(std::path::PathBuf::from(format!(
+                    "{}.mp4",
+                    expand_record_path(pattern, name, SystemTime::now())
+                )));
+                now
+            }
+        };
+        recording.insert(name.clone(), opened);
+    }
+    state.segments = recording;
+    due
+}
+
+/// `recordPath` with MediaMTX's variables expanded for `path` at `at` (UTC).
+pub fn expand_record_path(pattern: &str, path: &str, at: SystemTime) -> String {
+    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (year, month, day, h, m, sec) = civil(d.as_secs() as i64);
+    pattern
+        .replace("%path", path)
+        .replace("%Y", &format!("{year:04}"))
+        .replace("%m", &format!("{month:02}"))
+        .replace("%d", &format!("{day:02}"))
+        .replace("%H", &format!("{h:02}"))
+        .replace("%M", &format!("{m:02}"))
+        .replace("%S", &format!("{sec:02}"))
+        .replace("%f", &format!("{:06}", d.subsec_micros()))
+        .replace("%s", &d.as_secs().to_string())
+}
+
+/// 1 s of 320x240 H.264 as fragmented MP4, made once with ffmpeg (empty if ffmpeg fails). Blocking.
+fn sample_mp4() -> Vec<u8> {
+    static SAMPLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    SAMPLE
+        .get_or_init(|| {
+            let Ok(dir) = tempfile::tempdir() else {
+                return Vec::new();
+            };
+            let out = dir.path().join("sample.mp4");
+            let made = std::process::Command::new("ffmpeg")
+                .args([
+                    "-v",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc=size=320x240:rate=10",
+                    "-t",
+                    "1",
+                ])
+                .args([
+                    "-c:v",
+                    "libx264",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-movflags",
+                    "frag_keyframe+empty_moov",
+                ])
+                .arg(&out)
+                .stdin(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if made {
+                std::fs::read(&out).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
+        .clone()
+}
+
+/// `(year, month, day, hour, minute, second)` of Unix seconds, UTC.
+fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
     let z = days + 719_468;
@@ -1321,11 +1454,15 @@ pub fn rfc3339_now() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Now as RFC 3339 UTC with nanoseconds, like MediaMTX (`2026-11-22T02:54:18.205242161Z`).
+pub fn rfc3339_now() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (year, month, day, h, m, sec) = civil(d.as_secs() as i64);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
+        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{:09}Z",
         d.subsec_nanos()
     )
 }
@@ -1333,6 +1470,16 @@ pub fn rfc3339_now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_path_variables() {
+        let at = UNIX_EPOCH + Duration::from_micros(1_763_780_066_121_092);
+        assert_eq!(
+            expand_record_path("/rec/%path/%path_%Y-%m-%d_%H-%M-%S-%f", "camera0", at),
+            "/rec/camera0/camera0_2025-11-22_02-54-26-121092"
+        );
+        assert_eq!(expand_record_path("%path_%s", "c", at), "c_1763780066");
+    }
 
     #[test]
     fn schema_comes_from_the_spec() {
