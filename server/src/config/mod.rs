@@ -100,6 +100,10 @@ impl Config {
                 format!("{:?} is not fmp4, mp4 or mkv", self.recording.default_format),
             );
         }
+        if self.recording.segment_duration == 0 {
+            // ffmpeg's -segment_time and MediaMTX's recordSegmentDuration need a positive length.
+            return invalid("recording.segment_duration", "must be at least 1 (seconds)".into());
+        }
         if !["jpg", "jpeg", "png"].contains(&self.snapshots.format.as_str()) {
             return invalid(
                 "snapshots.format",
@@ -146,6 +150,14 @@ mod tests {
     fn out_of_range_value_is_rejected() {
         let err = Config::from_yaml("snapshots:\n  quality: 101\n").expect_err("quality > 100");
         assert!(err.contains("101") || err.contains("quality"), "{err}");
+    }
+
+    #[test]
+    fn zero_segment_duration_is_rejected() {
+        let mut c = Config::default();
+        c.recording.segment_duration = 0;
+        let err = c.validate().expect_err("0 s segments");
+        assert!(err.to_string().contains("recording.segment_duration"), "{err}");
     }
 
     #[test]
