@@ -9,7 +9,8 @@
 //! - The flag is desired state: a MediaMTX restart re-applies it; a stop while MediaMTX is down answers -32050
 //!   `mediamtx_unavailable` and the recording goes on, and a retry once MediaMTX is back stops it.
 //! - A timed recording stops by itself; a start that sees no file within `recording.start_timeout` leaves
-//!   nothing running.
+//!   nothing running; a recording of a service killed with SIGKILL resumes at the next start (same recording,
+//!   same deadline, flag and keepalive back).
 //!
 //! Every wait polls with a deadline.
 
@@ -384,4 +385,50 @@ async fn a_start_that_sees_no_file_leaves_nothing_running() {
     let camera = ws.result("get_camera_status", json!({"device": "camera0"})).await;
     assert_eq!(camera["recording"]["active"], false, "{camera}");
     assert!(double.written_segments().is_empty());
+}
+
+#[tokio::test]
+async fn a_recording_resumes_after_the_service_is_killed() {
+    let double = MediamtxDouble::start().await;
+    let server = server(&double, json!({})).await;
+    let mut ws = operator(&server).await;
+    let started = ws
+        .result("start_recording", json!({"device": "camera0", "duration": 600}))
+        .await;
+    let first = started["filename"].as_str().expect("filename").to_owned();
+    let mut server = server;
+    server.signal(libc::SIGKILL);
+    server.wait_exit(Duration::from_secs(10)).await;
+    let server = server.restart().await;
+    let mut ws = operator(&server).await;
+    // Resumed in the background after start-up: active again, the flag back on, a keepalive again.
+    let status = until(
+        &mut ws,
+        "get_camera_status",
+        json!({"device": "camera0"}),
+        Duration::from_secs(15),
+        |r| r["result"]["recording"]["active"] == true,
+    )
+    .await["result"]
+        .clone();
+    assert_eq!(
+        status["recording"]["filename"],
+        first.as_str(),
+        "same recording: {status}"
+    );
+    assert_eq!(
+        status["recording"]["auto_stop_at"], started["auto_stop_at"],
+        "same deadline: {status}"
+    );
+    assert_eq!(record_flag(&double), true, "record on again");
+    wait_readers(&double, 1, "the keepalive reader back").await;
+    let stopped = ws.result("stop_recording", json!({"device": "camera0"})).await;
+    assert_eq!(stopped["filename"], first.as_str(), "{stopped}");
+    assert!(
+        stopped["files"].as_array().is_some_and(|f| f.len() >= 2),
+        "files from before and after the restart: {stopped}"
+    );
+    assert_eq!(record_flag(&double), false);
+    wait_readers(&double, 0, "the keepalive reader gone").await;
+    assert_no_violations(&double);
 }
