@@ -54,6 +54,10 @@ const BURST: usize = 256;
 /// Silent ping intervals after which the connection counts as dead.
 const SILENT_INTERVALS: u32 = 3;
 
+/// Bytes read from the socket per read call. tungstenite zeroes this much before every read, so the
+/// default 128 KiB would cost more than a small response; larger messages take several reads.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// How long closing the socket may take once the connection is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -121,6 +125,7 @@ pub(crate) async fn connect(
 ) -> Result<WsRpc, SdkError> {
     let max = options.max_message_bytes as usize;
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(max))
         .max_frame_size(Some(max));
     let connector = if endpoint.is_tls() {
@@ -514,5 +519,147 @@ mod tests {
         let msg: Result<Incoming<'_>, _> = serde_json::from_str(frame);
         let result = msg.ok().and_then(|m| m.result).map(RawValue::get).unwrap_or_default();
         assert_eq!(frame.get(span(frame, result)), Some(r#"{"a":[1,2]}"#));
+    }
+
+    /// A one-connection WebSocket server on loopback running `script`; returns its URL.
+    async fn mock<F, Fut>(script: F) -> String
+    where
+        F: FnOnce(WebSocketStream<TcpStream>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+        let listener = listener.unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
+        tokio::spawn(async move {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                script(ws).await;
+            }
+        });
+        format!("ws://{addr}/ws")
+    }
+
+    async fn open(url: &str, options: ClientOptions) -> (WsRpc, broadcast::Receiver<Arc<Event>>) {
+        let (tx, rx) = broadcast::channel(16);
+        let endpoint = Endpoint::parse(url).unwrap_or_else(|e| panic!("{e}"));
+        let rpc = connect(&endpoint, &options, tx)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        (rpc, rx)
+    }
+
+    /// The `id` of a request frame.
+    fn id_of(msg: &Message) -> u64 {
+        let v: Value = serde_json::from_str(msg.to_text().unwrap_or_default()).unwrap_or_default();
+        v["id"].as_u64().unwrap_or_default()
+    }
+
+    async fn next_text(ws: &mut WebSocketStream<TcpStream>) -> Option<Message> {
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_text() {
+                return Some(msg);
+            }
+        }
+        None
+    }
+
+    fn none() -> jsonrpsee::core::params::ObjectParams {
+        jsonrpsee::core::params::ObjectParams::new()
+    }
+
+    #[tokio::test]
+    async fn responses_are_routed_by_id_and_notifications_broadcast() {
+        let url = mock(|mut ws| async move {
+            let (Some(a), Some(b)) = (next_text(&mut ws).await, next_text(&mut ws).await) else { return };
+            let (a, b) = (id_of(&a), id_of(&b));
+            let frames = [
+                format!(r#"{{"jsonrpc":"2.0","id":{b},"result":{{"n":2}}}}"#),
+                r#"{"jsonrpc":"2.0","method":"snapshot.taken","params":{"device":"camera0"}}"#.to_owned(),
+                format!(
+                    r#"{{"jsonrpc":"2.0","id":{a},"error":{{"code":-32010,"message":"Not found","data":{{"reason":"camera_not_found"}}}}}}"#
+                ),
+            ];
+            for f in frames {
+                let _ = ws.send(Message::Text(f.into())).await;
+            }
+            let _ = next_text(&mut ws).await;
+        })
+        .await;
+        let (rpc, mut events) = open(&url, ClientOptions::default()).await;
+        let (first, second) = tokio::join!(rpc.request::<Value, _>("first", none()), async {
+            tokio::task::yield_now().await;
+            rpc.request::<Value, _>("second", none()).await
+        });
+        assert_eq!(second.ok(), Some(serde_json::json!({"n":2})));
+        let first = first.map_err(SdkError::from_client);
+        assert!(
+            matches!(&first, Err(e) if e.code() == Some(-32010) && e.reason() == Some("camera_not_found")),
+            "{first:?}"
+        );
+        let event = events.recv().await.ok();
+        assert_eq!(event.as_deref().map(|e| e.method.as_str()), Some("snapshot.taken"));
+        assert_eq!(event.as_deref().and_then(Event::device), Some("camera0"));
+    }
+
+    #[tokio::test]
+    async fn losing_the_connection_fails_pending_and_later_calls() {
+        let url = mock(|mut ws| async move {
+            let _ = next_text(&mut ws).await;
+            drop(ws);
+        })
+        .await;
+        let (rpc, _events) = open(&url, ClientOptions::default()).await;
+        let pending = rpc.request::<Value, _>("never_answered", none()).await;
+        let e = pending.map_err(SdkError::from_client).err();
+        assert_eq!(
+            e.as_ref().map(SdkError::kind),
+            Some(crate::ErrorKind::Connection),
+            "{e:?}"
+        );
+        let reason = tokio::time::timeout(Duration::from_secs(5), rpc.on_disconnect()).await;
+        assert!(reason.is_ok_and(|r| !r.is_empty()));
+        assert!(!rpc.is_connected());
+        let later = rpc.request::<Value, _>("ping", none()).await;
+        assert!(matches!(later, Err(ClientError::Transport(_))), "{later:?}");
+        assert!(rpc.inner.pending().calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn calls_in_flight_are_bounded_and_abandoned_calls_are_forgotten() {
+        let (seen_tx, mut seen) = mpsc::channel::<u64>(8);
+        let url = mock(move |mut ws| async move {
+            while let Some(msg) = next_text(&mut ws).await {
+                let _ = seen_tx.send(id_of(&msg)).await;
+            }
+        })
+        .await;
+        let options = ClientOptions {
+            max_in_flight: 2,
+            ..ClientOptions::default()
+        };
+        let (rpc, _events) = open(&url, options).await;
+        let calls = async {
+            tokio::join!(
+                rpc.request::<Value, _>("a", none()),
+                rpc.request::<Value, _>("b", none()),
+                rpc.request::<Value, _>("c", none())
+            )
+        };
+        let observe = async {
+            let first_two = (seen.recv().await, seen.recv().await);
+            // The third waits for a slot: nothing more reaches the server while two are unanswered.
+            let third = tokio::time::timeout(Duration::from_millis(200), seen.recv()).await;
+            (first_two, third.is_err())
+        };
+        let (outcome, ((a, b), third_held)) = tokio::select! {
+            o = observe => (None, o),
+            _ = calls => (Some(()), ((None, None), false)),
+        };
+        assert!(outcome.is_none(), "unanswered calls returned");
+        assert!(a.is_some() && b.is_some());
+        assert!(third_held, "a third call was sent beyond max_in_flight");
+        // The abandoned calls (dropped by select) left nothing behind.
+        assert!(rpc.inner.pending().calls.is_empty());
+        assert_eq!(rpc.permits.available_permits(), 2);
     }
 }
