@@ -1,5 +1,9 @@
-//! Reconnect delays: exponential backoff with full jitter, capped, optionally limited in attempts.
+//! Reconnect delays: exponential backoff with jitter, capped, optionally limited in attempts.
 //! Pure arithmetic (the random source is passed in), so it is tested without sleeping.
+//!
+//! The first attempts stay short ([`ReconnectPolicy::quick_delay_cap`]) so a server that restarts (a few
+//! seconds of downtime) is used again within about a second of being back; only a longer outage grows
+//! the delays towards [`ReconnectPolicy::max_delay`].
 
 use std::time::Duration;
 
@@ -14,6 +18,11 @@ pub struct ReconnectPolicy {
     pub max_delay: Duration,
     /// Growth factor per failed attempt.
     pub multiplier: f64,
+    /// Upper bound of the delays of the first [`ReconnectPolicy::quick_attempts`] attempts; later delays grow
+    /// from it by `multiplier` up to `max_delay`.
+    pub quick_delay_cap: Duration,
+    /// How many attempts use `quick_delay_cap`.
+    pub quick_attempts: u32,
     /// Give up after this many failed attempts in a row (`None`: never).
     pub max_attempts: Option<u32>,
 }
@@ -25,6 +34,8 @@ impl Default for ReconnectPolicy {
             initial_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             multiplier: 2.0,
+            quick_delay_cap: Duration::from_secs(1),
+            quick_attempts: 20,
             max_attempts: None,
         }
     }
@@ -39,11 +50,19 @@ impl ReconnectPolicy {
         }
     }
 
-    /// The ceiling of the delay before attempt `attempt` (0-based): `initial · multiplierᵃᵗᵗᵉᵐᵖᵗ`, capped.
+    /// The ceiling of the delay before attempt `attempt` (0-based): `initial · multiplierᵃᵗᵗᵉᵐᵖᵗ` capped at
+    /// `quick_delay_cap` for the first `quick_attempts`, then `quick_delay_cap · multiplierᵃᵗᵗᵉᵐᵖᵗ⁻ᑫᵘᶦᶜᵏ`;
+    /// never above `max_delay`.
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let base = self.initial_delay.as_secs_f64();
-        let factor = self.multiplier.max(1.0).powi(attempt.min(64) as i32);
-        let secs = (base * factor).min(self.max_delay.as_secs_f64());
+        let growth = self.multiplier.max(1.0);
+        let secs = if attempt < self.quick_attempts {
+            let grown = self.initial_delay.as_secs_f64() * growth.powi(attempt.min(64) as i32);
+            grown.min(self.quick_delay_cap.as_secs_f64())
+        } else {
+            let later = (attempt - self.quick_attempts).min(64) as i32;
+            self.quick_delay_cap.max(self.initial_delay).as_secs_f64() * growth.powi(later)
+        };
+        let secs = secs.min(self.max_delay.as_secs_f64());
         Duration::try_from_secs_f64(secs).unwrap_or(self.max_delay)
     }
 
@@ -92,12 +111,33 @@ mod tests {
 
     #[test]
     fn grows_exponentially_and_caps() {
+        let p = ReconnectPolicy {
+            quick_attempts: 0,
+            ..ReconnectPolicy::default()
+        };
+        assert_eq!(p.ceiling(0), Duration::from_secs(1));
+        assert_eq!(p.ceiling(3), Duration::from_secs(8));
+        assert_eq!(p.ceiling(20), Duration::from_secs(30));
+        assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_restarting_server_is_retried_at_least_every_second_for_the_first_attempts() {
         let p = ReconnectPolicy::default();
         assert_eq!(p.ceiling(0), Duration::from_millis(200));
         assert_eq!(p.ceiling(1), Duration::from_millis(400));
-        assert_eq!(p.ceiling(3), Duration::from_millis(1600));
-        assert_eq!(p.ceiling(20), Duration::from_secs(30));
-        assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(30));
+        assert_eq!(p.ceiling(2), Duration::from_millis(800));
+        for attempt in 3..20 {
+            assert_eq!(p.ceiling(attempt), Duration::from_secs(1), "attempt {attempt}");
+        }
+        // Past the quick attempts the delays grow from the quick cap, not from where the curve would be.
+        assert_eq!(p.ceiling(20), Duration::from_secs(1));
+        assert_eq!(p.ceiling(21), Duration::from_secs(2));
+        assert_eq!(p.ceiling(24), Duration::from_secs(16));
+        assert_eq!(p.ceiling(25), Duration::from_secs(30));
+        // At least nine seconds of downtime are covered by attempts at most a second apart.
+        let quick: Duration = (0..20).map(|a| p.delay(a, 0.0)).sum();
+        assert!(quick >= Duration::from_secs(9), "{quick:?}");
     }
 
     #[test]

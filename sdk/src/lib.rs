@@ -49,8 +49,14 @@
 //!   installed as the process default if none is.
 //! - **Timeouts**: every call has a time limit ([`ClientOptions::request_timeout`], per handle with
 //!   [`Client::with_timeout`]) that also bounds any wait for a reconnect.
-//! - **Reconnect**: a lost connection is reopened with exponential backoff ([`ReconnectPolicy`]), the
-//!   credential is presented again and every `subscribe_events` is replayed. Notifications sent while
+//! - **Transport**: one WebSocket per client, shared by every clone. Calls are pipelined (up to
+//!   [`ClientOptions::max_in_flight`] at once) and matched to responses by id; requests queued together are
+//!   written with one flush. The typed methods are jsonrpsee's `CameraApiClient`, generated from the
+//!   `camera-api` contract, running on the SDK's own lean transport rather than jsonrpsee's client.
+//! - **Reconnect**: a lost connection is reopened with jittered exponential backoff ([`ReconnectPolicy`]:
+//!   at most about a second apart for the first attempts, so a restarted server is used again within about a
+//!   second of being back, growing to `max_delay` for long outages), the credential is presented again and
+//!   every `subscribe_events` is replayed. Notifications sent while
 //!   disconnected are lost (the service does not replay them, API.md §5.5): re-read state with the `get_*`
 //!   methods after [`Client::state_changes`] reports a reconnect. Calls are never retried automatically.
 //! - **Events**: [`Client::events`] / [`Client::subscribe`] give bounded [`EventStream`]s; a stream that

@@ -61,7 +61,7 @@ impl TlsOptions {
     }
 
     /// The explicit rustls configuration for these options; `None` for [`TlsOptions::SystemRoots`], where
-    /// the HTTP client uses the platform verifier itself (the WebSocket: [`TlsOptions::ws_config`]).
+    /// the HTTP client uses the platform verifier itself (and the WebSocket builds a platform-verifier config).
     pub fn client_config(&self) -> Result<Option<ClientConfig>, SdkError> {
         let provider = install_crypto_provider();
         match self {

@@ -172,7 +172,13 @@ impl TestServer {
             .and_then(|p| p.parse::<u16>().ok())
             .unwrap_or(0);
         let text = std::fs::read_to_string(&self.config).unwrap_or_default();
-        let fixed = text.replacen("  port: 0\n", &format!("  port: {port}\n"), 1);
+        // Pin only the RPC listener's port (the first `port:` line), once; health keeps any free port.
+        let pinned = format!("\n  port: {port}\n");
+        let fixed = if text.contains(&pinned) {
+            text
+        } else {
+            text.replacen("\n  port: 0\n", &pinned, 1)
+        };
         std::fs::write(&self.config, fixed).unwrap_or_else(|e| panic!("rewrite config: {e}"));
         self.spawn();
     }
