@@ -3,6 +3,9 @@
 //! `--duration` has passed, then prints throughput and latency percentiles. Calls other than `ping` count
 //! against the server's per-connection rate limit (100/s by default); those rejections are counted by
 //! reason like any other error.
+//!
+//! The load runs on a dedicated thread with a single-threaded Tokio runtime, so the figures compare with the
+//! foundation benchmark's raw WebSocket client (`contract-tests --bin bench`) when both are pinned to one core.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -151,17 +154,62 @@ fn human(r: &Report) -> String {
 
 pub async fn run(settings: &Settings, args: &BenchArgs, out: Output) -> Result<(), CliError> {
     let params = parse_params(args.params.as_deref())?;
-    let clients = futures_util::future::try_join_all((0..args.connections).map(|_| connect(settings))).await?;
-    out.note(&format!(
+    let plan = Plan {
+        settings: settings.clone(),
+        connections: args.connections,
+        depth: args.depth,
+        method: args.method.clone(),
+        params,
+        duration: Duration::from_secs(args.duration),
+        out,
+    };
+    // The load runs on its own single-threaded runtime (one core, like the foundation benchmark's raw
+    // client), not on the CLI's multi-threaded one; pin it with `taskset` for stable figures.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("camctl-bench".to_owned())
+        .spawn(move || {
+            let result = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime.block_on(measure(plan)),
+                Err(e) => Err(CliError::Other(format!("cannot start the bench runtime: {e}"))),
+            };
+            let _ = tx.send(result);
+        })
+        .map_err(|e| CliError::Other(format!("cannot start the bench thread: {e}")))?;
+    let (elapsed, samples) = rx
+        .await
+        .map_err(|_| CliError::Other("the bench thread stopped without a result".to_owned()))??;
+    let r = report(args, elapsed, samples);
+    out.emit(&r, human)
+}
+
+/// What the bench thread runs.
+struct Plan {
+    settings: Settings,
+    connections: u32,
+    depth: u32,
+    method: String,
+    params: Option<Map<String, Value>>,
+    duration: Duration,
+    out: Output,
+}
+
+/// Connects, runs every caller until the deadline, closes; returns the elapsed time and the samples.
+async fn measure(plan: Plan) -> Result<(Duration, Vec<Sample>), CliError> {
+    let clients = futures_util::future::try_join_all((0..plan.connections).map(|_| connect(&plan.settings))).await?;
+    plan.out.note(&format!(
         "benchmarking {} over {} connections (depth {}) for {}s",
-        args.method, args.connections, args.depth, args.duration
+        plan.method,
+        plan.connections,
+        plan.depth,
+        plan.duration.as_secs()
     ));
     let started = Instant::now();
-    let until = started + Duration::from_secs(args.duration);
+    let until = started + plan.duration;
     let mut tasks = JoinSet::new();
     for client in &clients {
-        for _ in 0..args.depth {
-            tasks.spawn(caller(client.clone(), args.method.clone(), params.clone(), until));
+        for _ in 0..plan.depth {
+            tasks.spawn(caller(client.clone(), plan.method.clone(), plan.params.clone(), until));
         }
     }
     let mut samples = Vec::new();
@@ -175,8 +223,7 @@ pub async fn run(settings: &Settings, args: &BenchArgs, out: Output) -> Result<(
     for c in &clients {
         c.close().await;
     }
-    let r = report(args, elapsed, samples);
-    out.emit(&r, human)
+    Ok((elapsed, samples))
 }
 
 #[cfg(test)]
