@@ -41,11 +41,12 @@ async fn a_running_path_is_read_first_then_the_source() {
     }
 
     let mut snapper = server.ws_as(&token).await;
-    let snapshot =
-        tokio::spawn(async move { snapper.call("take_snapshot", json!({"device": "camera0"})).await });
-    poll_until(Duration::from_secs(5), "the snapshot reading camera0 through MediaMTX", || async {
-        (double.readers("camera0") >= 2).then_some(())
-    })
+    let snapshot = tokio::spawn(async move { snapper.call("take_snapshot", json!({"device": "camera0"})).await });
+    poll_until(
+        Duration::from_secs(5),
+        "the snapshot reading camera0 through MediaMTX",
+        || async { (double.readers("camera0") >= 2).then_some(()) },
+    )
     .await;
     let reply: Value = snapshot.await.expect("snapshot task");
     let result = &reply["result"];

@@ -38,7 +38,11 @@ fn main() -> BenchResult<()> {
         let exe = std::env::current_exe()?;
         let bin = exe.parent().ok_or("no binary directory")?.join("camera-service");
         if !bin.exists() {
-            return Err(format!("{} not found: run `cargo build --release -p camera-service` first", bin.display()).into());
+            return Err(format!(
+                "{} not found: run `cargo build --release -p camera-service` first",
+                bin.display()
+            )
+            .into());
         }
         // SAFETY: set before any other thread exists (the runtime is built below).
         unsafe { std::env::set_var("CAMERA_SERVICE_BIN", &bin) };
@@ -49,7 +53,10 @@ fn main() -> BenchResult<()> {
 }
 
 async fn run(samples: Samples) -> BenchResult<()> {
-    println!("camera-service media benchmark ({})", if samples.quick { "quick" } else { "full" });
+    println!(
+        "camera-service media benchmark ({})",
+        if samples.quick { "quick" } else { "full" }
+    );
     println!("server and its ffmpeg children pinned to core 0; client pinned to core 1\n");
     snapshots(&samples).await?;
     camera_list(&samples).await?;
@@ -91,7 +98,11 @@ async fn snapshots(samples: &Samples) -> BenchResult<()> {
             return Err(format!("unexpected snapshot: {r}").into());
         }
     }
-    report("take_snapshot, virtual 640x480 jpg (cold ffmpeg)", &mut latencies, &[0.5, 0.95]);
+    report(
+        "take_snapshot, virtual 640x480 jpg (cold ffmpeg)",
+        &mut latencies,
+        &[0.5, 0.95],
+    );
     Ok(())
 }
 
@@ -100,7 +111,9 @@ async fn camera_list(samples: &Samples) -> BenchResult<()> {
     for n in 16..32 {
         std::fs::write(dev.path().join(format!("video{n}")), b"")?;
     }
-    let virtuals: Vec<Value> = (0..16).map(|n| virtual_camera(&format!("camera{n}"), 320, 240, 10)).collect();
+    let virtuals: Vec<Value> = (0..16)
+        .map(|n| virtual_camera(&format!("camera{n}"), 320, 240, 10))
+        .collect();
     let server = start_server(json!({"cameras": {
         "virtual": virtuals,
         "v4l2": {"enabled": true, "device_dir": dev.path().display().to_string()}
@@ -124,7 +137,11 @@ async fn camera_list(samples: &Samples) -> BenchResult<()> {
             return Err(format!("unexpected reply: {r}").into());
         }
     }
-    report("get_camera_list, 32 cameras, 1,000 req/s", &mut latencies, &[0.5, 0.99, 0.999]);
+    report(
+        "get_camera_list, 32 cameras, 1,000 req/s",
+        &mut latencies,
+        &[0.5, 0.99, 0.999],
+    );
     Ok(())
 }
 
@@ -150,7 +167,11 @@ async fn hotplug(samples: &Samples) -> BenchResult<()> {
             return Err(format!("unexpected notification: {n}").into());
         }
     }
-    report("hotplug event -> camera_status_update received", &mut latencies, &[0.5, 0.95]);
+    report(
+        "hotplug event -> camera_status_update received",
+        &mut latencies,
+        &[0.5, 0.95],
+    );
     Ok(())
 }
 
@@ -158,7 +179,10 @@ async fn hotplug(samples: &Samples) -> BenchResult<()> {
 /// stretch spins (this client has a core to itself).
 async fn wait_until(due: Instant) {
     const SPIN: Duration = Duration::from_millis(2);
-    if let Some(wait) = due.checked_duration_since(Instant::now()).and_then(|w| w.checked_sub(SPIN)) {
+    if let Some(wait) = due
+        .checked_duration_since(Instant::now())
+        .and_then(|w| w.checked_sub(SPIN))
+    {
         tokio::time::sleep(wait).await;
     }
     while Instant::now() < due {
@@ -167,7 +191,9 @@ async fn wait_until(due: Instant) {
 }
 
 fn recording_server_config() -> Value {
-    let cameras: Vec<Value> = (0..8).map(|n| virtual_camera(&format!("camera{n}"), 640, 480, 15)).collect();
+    let cameras: Vec<Value> = (0..8)
+        .map(|n| virtual_camera(&format!("camera{n}"), 640, 480, 15))
+        .collect();
     json!({"cameras": {"virtual": cameras}})
 }
 
@@ -187,7 +213,11 @@ async fn recording_start(samples: &Samples) -> BenchResult<()> {
         }
         ws.result("stop_recording", json!({"device": device})).await;
     }
-    report("start_recording -> first segment file on disk", &mut latencies, &[0.5, 0.95]);
+    report(
+        "start_recording -> first segment file on disk",
+        &mut latencies,
+        &[0.5, 0.95],
+    );
     Ok(())
 }
 
@@ -196,7 +226,8 @@ async fn recording_rss(samples: &Samples) -> BenchResult<()> {
     let mut ws = operator(&server).await;
     let idle = rss_kib(server.pid())?;
     for n in 0..8 {
-        ws.result("start_recording", json!({"device": format!("camera{n}")})).await;
+        ws.result("start_recording", json!({"device": format!("camera{n}")}))
+            .await;
     }
     let settle = Duration::from_secs(if samples.quick { 3 } else { 10 });
     tokio::time::sleep(settle).await;
@@ -207,7 +238,8 @@ async fn recording_rss(samples: &Samples) -> BenchResult<()> {
         ffmpeg_total += rss_kib(*pid).unwrap_or(0);
     }
     for n in 0..8 {
-        ws.result("stop_recording", json!({"device": format!("camera{n}")})).await;
+        ws.result("stop_recording", json!({"device": format!("camera{n}")}))
+            .await;
     }
     println!("RSS with 8 virtual cameras (640x480, 15 fps) recording for {settle:?}:");
     println!(

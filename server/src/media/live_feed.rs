@@ -97,7 +97,9 @@ mod tests {
 
     impl LiveFeed for Feed {
         fn running<'a>(&'a self, device: &'a str) -> RunningFuture<'a> {
-            let args = self.running.then(|| vec!["-i".to_owned(), format!("rtsp://mtx/{device}")]);
+            let args = self
+                .running
+                .then(|| vec!["-i".to_owned(), format!("rtsp://mtx/{device}")]);
             Box::pin(async move { args })
         }
         fn on_demand(&self, device: &str) -> Option<Vec<String>> {
