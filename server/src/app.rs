@@ -235,6 +235,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             streaming.clone(),
         )));
     }
+    if let Some(streaming) = &media_server.streaming {
+        snapshots.set_live_feed(streaming.clone());
+    }
     let health = HealthMonitor::new(HealthDeps {
         clock: clock.clone(),
         events: events.clone(),
