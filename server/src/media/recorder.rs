@@ -2,7 +2,8 @@
 //! state machine, persistence, events, deadlines — for both backends. How the files get produced is the
 //! [`engine::RecordingEngine`] of the active backend: [`engine_ffmpeg`] (standalone: ffmpeg records straight
 //! from the source; the default) or [`engine_mediamtx`] (MediaMTX records the camera's path; set with
-//! [`Recorder::set_engine`] when the MediaMTX backend runs).
+//! [`Recorder::set_engine`] when the MediaMTX backend runs). The rows live in [`persist`], the vocabulary
+//! (formats, reasons, results) in [`types`].
 //!
 //! Shape: one slot per camera in a std `Mutex<HashMap>` (held for a few instructions, never across an
 //! await). A slot is `Starting` while a start is in progress (so a second start gets `already_recording`) and
@@ -30,6 +31,8 @@
 pub mod engine;
 pub mod engine_ffmpeg;
 pub mod engine_mediamtx;
+mod persist;
+mod types;
 
 use crate::cameras::{CameraRegistry, CameraStatus, StatusChange};
 use crate::clock::{Clock, SleepFuture, format_timestamp};
@@ -37,10 +40,9 @@ use crate::config::Config;
 use crate::events::EventBus;
 use crate::media::ffmpeg::Ffmpeg;
 use crate::media::{blocking, download_url};
-use crate::store::{Store, parse_opt_sql_time, parse_sql_time, sql_time};
+use crate::store::Store;
 use crate::{Error, ErrorKind};
 use engine::{RecordingEngine, Session, SessionEvent, Started};
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,134 +53,11 @@ use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use engine_ffmpeg::STOP_GRACE;
+use persist::load_active;
+pub use types::{FailReason, RecordingFormat, RecordingStatus, StartRequest, StartResult, StopReason, StopResult};
 
 /// Interval of `recording.progress` events (clock time).
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
-
-/// A recording container as requested.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordingFormat {
-    Fmp4,
-    Mp4,
-    Mkv,
-}
-
-impl RecordingFormat {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "fmp4" => Some(RecordingFormat::Fmp4),
-            "mp4" => Some(RecordingFormat::Mp4),
-            "mkv" => Some(RecordingFormat::Mkv),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordingFormat::Fmp4 => "fmp4",
-            RecordingFormat::Mp4 => "mp4",
-            RecordingFormat::Mkv => "mkv",
-        }
-    }
-    /// File extension (without the dot).
-    pub fn extension(self) -> &'static str {
-        match self {
-            RecordingFormat::Fmp4 | RecordingFormat::Mp4 => "mp4",
-            RecordingFormat::Mkv => "mkv",
-        }
-    }
-    /// The format a recording file most likely has when nothing else is known about it.
-    pub fn guess_from_filename(name: &str) -> Option<Self> {
-        match name.rsplit_once('.')?.1 {
-            "mp4" => Some(RecordingFormat::Fmp4),
-            "mkv" => Some(RecordingFormat::Mkv),
-            _ => None,
-        }
-    }
-}
-
-/// Why a recording stopped (`reason` of `STOPPED`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopReason {
-    Requested,
-    DurationElapsed,
-    Shutdown,
-    Interrupted,
-}
-
-impl StopReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Requested => "requested",
-            StopReason::DurationElapsed => "duration_elapsed",
-            StopReason::Shutdown => "shutdown",
-            StopReason::Interrupted => "interrupted",
-        }
-    }
-}
-
-/// Why a recording failed (`reason` of `ERROR`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailReason {
-    DeviceDisconnected,
-    StorageFull,
-    PipelineFailed,
-}
-
-impl FailReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailReason::DeviceDisconnected => "device_disconnected",
-            FailReason::StorageFull => "storage_full",
-            FailReason::PipelineFailed => "pipeline_failed",
-        }
-    }
-}
-
-/// What the caller asked for (already validated against the contract).
-#[derive(Clone, Debug, Default)]
-pub struct StartRequest {
-    pub device: String,
-    /// Seconds, 1..86400.
-    pub duration: Option<u64>,
-    pub format: Option<String>,
-}
-
-/// The `start_recording` result.
-#[derive(Clone, Debug, Serialize)]
-pub struct StartResult {
-    pub device: String,
-    pub filename: String,
-    pub status: &'static str,
-    pub start_time: String,
-    pub format: RecordingFormat,
-    pub duration: Option<u64>,
-    pub auto_stop_at: Option<String>,
-    pub download_url: String,
-}
-
-/// The `stop_recording` result (also the payload of `recording.stop`, minus `reason`).
-#[derive(Clone, Debug, Serialize)]
-pub struct StopResult {
-    pub device: String,
-    pub filename: String,
-    pub status: &'static str,
-    pub start_time: String,
-    pub end_time: String,
-    pub duration: u64,
-    pub file_size: u64,
-    pub format: RecordingFormat,
-    pub files: Vec<String>,
-}
-
-/// The `recording` object of `get_camera_status`.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct RecordingStatus {
-    pub active: bool,
-    pub filename: Option<String>,
-    pub start_time: Option<String>,
-    pub auto_stop_at: Option<String>,
-}
 
 /// One recording's facts (shared between the slot and its supervisor).
 #[derive(Clone, Debug)]
@@ -809,115 +688,6 @@ impl Recorder {
         .await
         .unwrap_or_default()
     }
-
-    async fn persist_start(&self, r: &Recording) -> crate::Result<()> {
-        let r = r.clone();
-        self.store
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                tx.execute(
-                    "INSERT OR REPLACE INTO active_recordings (device, format, start_time, duration, auto_stop_at, files)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![
-                        r.device,
-                        r.format.as_str(),
-                        sql_time(r.start_time),
-                        r.duration.map(|d| d as i64),
-                        r.auto_stop_at.map(sql_time),
-                        json!(r.files).to_string()
-                    ],
-                )?;
-                for f in &r.files {
-                    index_file(&tx, &r, f, r.start_time)?;
-                }
-                tx.commit()?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn persist_segment(&self, r: &Recording, file: &str, created: OffsetDateTime) -> crate::Result<()> {
-        let (r, file) = (r.clone(), file.to_owned());
-        self.store
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                tx.execute(
-                    "UPDATE active_recordings SET files = ?2 WHERE device = ?1",
-                    rusqlite::params![r.device, json!(r.files).to_string()],
-                )?;
-                index_file(&tx, &r, &file, created)?;
-                tx.commit()?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn persist_files(&self, r: &Recording) -> crate::Result<()> {
-        let r = r.clone();
-        self.store
-            .call(move |conn| {
-                conn.execute(
-                    "UPDATE active_recordings SET files = ?2 WHERE device = ?1",
-                    rusqlite::params![r.device, json!(r.files).to_string()],
-                )?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn remove_active(&self, device: &str) -> crate::Result<()> {
-        let device = device.to_owned();
-        self.store
-            .call(move |conn| {
-                conn.execute("DELETE FROM active_recordings WHERE device = ?1", [device])?;
-                Ok(())
-            })
-            .await
-    }
-}
-
-// ---- wire conversions (camera-api contract types) ----
-
-impl From<StartResult> for camera_api::types::StartRecordingResult {
-    fn from(r: StartResult) -> Self {
-        camera_api::types::StartRecordingResult {
-            device: r.device,
-            filename: r.filename,
-            status: r.status.to_owned(),
-            start_time: r.start_time,
-            format: r.format.as_str().to_owned(),
-            duration: r.duration,
-            auto_stop_at: r.auto_stop_at,
-            download_url: r.download_url,
-        }
-    }
-}
-
-impl From<StopResult> for camera_api::types::StopRecordingResult {
-    fn from(r: StopResult) -> Self {
-        camera_api::types::StopRecordingResult {
-            device: r.device,
-            filename: r.filename,
-            status: r.status.to_owned(),
-            start_time: r.start_time,
-            end_time: r.end_time,
-            duration: r.duration,
-            file_size: r.file_size,
-            format: r.format.as_str().to_owned(),
-            files: r.files,
-        }
-    }
-}
-
-impl From<RecordingStatus> for camera_api::types::RecordingState {
-    fn from(r: RecordingStatus) -> Self {
-        camera_api::types::RecordingState {
-            active: r.active,
-            filename: r.filename,
-            start_time: r.start_time,
-            auto_stop_at: r.auto_stop_at,
-        }
-    }
 }
 
 /// Frees a `Starting` slot unless the recording got running.
@@ -936,42 +706,6 @@ impl Drop for Reservation {
             }
         }
     }
-}
-
-/// Records a segment in `media_files`; `created` is when the service saw the file appear (more precise than
-/// the whole second in its name).
-fn index_file(
-    tx: &rusqlite::Transaction<'_>,
-    r: &Recording,
-    file: &str,
-    created: OffsetDateTime,
-) -> rusqlite::Result<usize> {
-    tx.execute(
-        "INSERT OR REPLACE INTO media_files (kind, filename, device, format, created_at)
-         VALUES ('recording', ?1, ?2, ?3, ?4)",
-        rusqlite::params![file, r.device, r.format.as_str(), sql_time(created)],
-    )
-}
-
-fn load_active(conn: &mut rusqlite::Connection) -> crate::Result<Vec<Recording>> {
-    let mut st =
-        conn.prepare("SELECT device, format, start_time, duration, auto_stop_at, files FROM active_recordings")?;
-    let rows = st
-        .query_map([], |row| {
-            let format: String = row.get(1)?;
-            let files: String = row.get(5)?;
-            Ok(Recording {
-                device: row.get(0)?,
-                format: RecordingFormat::parse(&format).unwrap_or(RecordingFormat::Fmp4),
-                start_time: parse_sql_time(&row.get::<_, String>(2)?)?,
-                duration: row.get::<_, Option<i64>>(3)?.and_then(|d| u64::try_from(d).ok()),
-                auto_stop_at: parse_opt_sql_time(row.get(4)?)?,
-                files: serde_json::from_str(&files).unwrap_or_default(),
-                pid: None,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
 }
 
 fn status_update(r: &Recording, status: &str, duration: u64, file_size: u64, reason: Option<&str>) -> Value {
