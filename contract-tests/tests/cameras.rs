@@ -237,4 +237,3 @@ async fn discovery_finds_a_fake_rtsp_server() {
         "{set}"
     );
 }
-

@@ -655,7 +655,10 @@ mod tests {
             ..Default::default()
         };
         let from_feed = s.take(request.clone()).await.expect("from the feed");
-        assert_eq!(from_feed.resolution, "320x240", "the feed's picture, not the 640x480 source");
+        assert_eq!(
+            from_feed.resolution, "320x240",
+            "the feed's picture, not the 640x480 source"
+        );
         assert_eq!(codec_size(&from_feed.file_path).await, ("mjpeg".into(), 320, 240));
 
         let s = service(&h);
