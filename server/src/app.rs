@@ -235,8 +235,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             streaming.clone(),
         )));
     }
-    if let Some(streaming) = &media_server.streaming {
-        snapshots.set_live_feed(streaming.clone());
+    match &media_server.streaming {
+        Some(streaming) => snapshots.set_live_feed(streaming.clone()),
+        None => snapshots.set_live_feed(recorder.frame_tap()),
     }
     let health = HealthMonitor::new(HealthDeps {
         clock: clock.clone(),

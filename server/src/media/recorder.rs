@@ -3,7 +3,8 @@
 //! [`engine::RecordingEngine`] of the active backend: [`engine_ffmpeg`] (standalone: ffmpeg records straight
 //! from the source; the default) or [`engine_mediamtx`] (MediaMTX records the camera's path; set with
 //! [`Recorder::set_engine`] when the MediaMTX backend runs). The rows live in [`persist`], the vocabulary
-//! (formats, reasons, results) in [`types`].
+//! (formats, reasons, results) in [`types`]; [`frame_tap`] keeps the latest frame of a standalone recording of
+//! a V4L2 device, so snapshots work while it records.
 //!
 //! Shape: one slot per camera in a std `Mutex<HashMap>` (held for a few instructions, never across an
 //! await). A slot is `Starting` while a start is in progress (so a second start gets `already_recording`) and
@@ -31,6 +32,7 @@
 pub mod engine;
 pub mod engine_ffmpeg;
 pub mod engine_mediamtx;
+pub mod frame_tap;
 mod persist;
 mod types;
 
@@ -107,6 +109,7 @@ pub struct Recorder {
     events: Arc<EventBus>,
     clock: Arc<dyn Clock>,
     store: Store,
+    frame_tap: Arc<frame_tap::FrameTap>,
     slots: Mutex<HashMap<String, Slot>>,
     next_id: AtomicU64,
 }
@@ -121,9 +124,18 @@ impl Recorder {
         store: Store,
     ) -> Arc<Self> {
         metrics::gauge!("camera_service_recordings_active").set(0.0);
+        let frame_tap = Arc::new(frame_tap::FrameTap::new(
+            config.data_dir.join("live"),
+            frame_tap::TapPolicy::ExclusiveSources,
+        ));
         Arc::new(Recorder {
             dir: config.storage.recordings_path.clone(),
-            engine: RwLock::new(Arc::new(engine_ffmpeg::FfmpegEngine::new(config, ffmpeg))),
+            engine: RwLock::new(Arc::new(engine_ffmpeg::FfmpegEngine::new(
+                config,
+                ffmpeg,
+                frame_tap.clone(),
+            ))),
+            frame_tap,
             default_format: config.recording.default_format.clone(),
             storage: crate::storage::StorageGuard::new(config),
             public_base_url: config.server.public_base_url.clone(),
@@ -139,6 +151,12 @@ impl Recorder {
     /// The directory recordings are written to.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The latest frames of standalone recordings of exclusive sources (the snapshot live feed of the
+    /// standalone backend).
+    pub fn frame_tap(&self) -> Arc<frame_tap::FrameTap> {
+        self.frame_tap.clone()
     }
 
     /// Replaces the engine that produces files (the MediaMTX backend sets its own at start-up, before any

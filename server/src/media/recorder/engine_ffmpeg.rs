@@ -7,15 +7,19 @@
 //! - `start` returns once the first file exists; after `recording.start_timeout` (real time: it bounds a real
 //!   program) the process is killed and nothing is left running.
 //! - Stops are graceful (`q` on stdin, then SIGKILL after [`STOP_GRACE`]), so every file ends playable.
+//! - A recording of a tapped source (V4L2) also feeds the [`FrameTap`] (a second ffmpeg output), so snapshots
+//!   work while the device is recording; the tap is closed whenever the session stops or ends.
 
 use super::RecordingFormat;
 use super::engine::{EngineFuture, RecordingEngine, Session, SessionEvent, Started, avoid_name_collision};
+use super::frame_tap::FrameTap;
 use crate::cameras::CameraSource;
 use crate::config::Config;
 use crate::media::ffmpeg::{Ffmpeg, FfmpegError, FfmpegProcess, Role};
-use crate::media::input_args;
+use crate::media::{blocking, input_args};
 use crate::{Error, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -30,21 +34,33 @@ pub struct FfmpegEngine {
     segment_duration: u64,
     start_timeout: Duration,
     ffmpeg: Ffmpeg,
+    tap: Arc<FrameTap>,
 }
 
 impl FfmpegEngine {
-    pub fn new(config: &Config, ffmpeg: Ffmpeg) -> FfmpegEngine {
+    pub fn new(config: &Config, ffmpeg: Ffmpeg, tap: Arc<FrameTap>) -> FfmpegEngine {
         FfmpegEngine {
             dir: config.storage.recordings_path.clone(),
             segment_duration: config.recording.segment_duration,
             start_timeout: Duration::from_secs(config.recording.start_timeout),
             ffmpeg,
+            tap,
         }
     }
 
     async fn launch(&self, device: &str, source: &CameraSource, format: RecordingFormat) -> crate::Result<Started> {
         avoid_name_collision(&self.dir, device, format.extension()).await?;
-        let args = self.ffmpeg_args(device, source, format);
+        let mut args = self.ffmpeg_args(device, source, format);
+        let tap_args = self.tap.output_args(device, source);
+        if let Some(extra) = tap_args.clone() {
+            let tap = self.tap.clone();
+            if let Err(e) = blocking(move || Ok(tap.prepare()?)).await {
+                // Recording matters more than snapshots during it: record without the tap.
+                tracing::warn!(device, error = %e, "frame tap unavailable; snapshots fail while this camera records");
+            } else {
+                args.extend(extra);
+            }
+        }
         let mut process = self
             .ffmpeg
             .spawn(Role::Recorder, &args)
@@ -68,11 +84,16 @@ impl FfmpegEngine {
         // The log line comes just before the file is created.
         loop {
             if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                let tapped = tap_args.is_some().then(|| {
+                    self.tap.open(device);
+                    (self.tap.clone(), device.to_owned())
+                });
                 let session = FfmpegSession {
                     pid: process.pid(),
                     process: Some(process),
                     opened,
                     opened_live: true,
+                    tapped,
                 };
                 return Ok(Started {
                     first_file: name,
@@ -195,6 +216,16 @@ struct FfmpegSession {
     process: Option<FfmpegProcess>,
     opened: mpsc::Receiver<PathBuf>,
     opened_live: bool,
+    /// The frame tap this recording feeds, and the device; closed once, when production ends.
+    tapped: Option<(Arc<FrameTap>, String)>,
+}
+
+impl FfmpegSession {
+    async fn close_tap(&mut self) {
+        if let Some((tap, device)) = self.tapped.take() {
+            tap.close(&device).await;
+        }
+    }
 }
 
 fn file_name(path: &Path) -> Option<String> {
@@ -222,10 +253,9 @@ impl Session for FfmpegSession {
                         // Give the stderr reader a moment to take the last lines.
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                        return SessionEvent::Ended(format!(
-                            "ffmpeg exited unexpectedly ({status}): {}",
-                            process.stderr_tail()
-                        ));
+                        let message = format!("ffmpeg exited unexpectedly ({status}): {}", process.stderr_tail());
+                        self.close_tap().await;
+                        return SessionEvent::Ended(message);
                     }
                 }
             }
@@ -241,6 +271,7 @@ impl Session for FfmpegSession {
                     tracing::debug!(?status, graceful, "ffmpeg did not finish cleanly");
                 }
             }
+            self.close_tap().await;
             let mut late = Vec::new();
             while let Ok(path) = self.opened.try_recv() {
                 late.extend(file_name(&path));

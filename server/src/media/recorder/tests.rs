@@ -534,3 +534,41 @@ async fn the_engine_decides_formats_and_a_refused_stop_keeps_recording() {
     assert!(active_rows(&h).await.is_empty());
     assert_eq!(h.payloads("recording.stop").len(), 1);
 }
+
+#[tokio::test]
+async fn a_tapped_recording_keeps_a_readable_latest_frame_until_it_stops() {
+    use super::frame_tap::{FrameTap, TapPolicy};
+    use crate::media::live_feed::LiveFeed;
+
+    let h = harness().await;
+    let r = recorder(&h);
+    let tap = Arc::new(FrameTap::new(h.config.data_dir.join("live"), TapPolicy::AllSources));
+    r.set_engine(Arc::new(engine_ffmpeg::FfmpegEngine::new(
+        &h.config,
+        Ffmpeg::default(),
+        tap.clone(),
+    )));
+    assert_eq!(tap.running("camera0").await, None, "nothing records yet");
+    r.start(start("camera0", None, None)).await.expect("start");
+    let frame = tap.path("camera0");
+    assert!(
+        eventually(Duration::from_secs(5), || frame.exists()).await,
+        "the recording writes its latest frame"
+    );
+    let input = tap.running("camera0").await.expect("a fresh frame while recording");
+    let mut args = input;
+    args.extend(["-frames:v", "1", "-c:v", "png", "-f", "image2pipe", "pipe:1"].map(str::to_owned));
+    let decoded = Ffmpeg::default()
+        .run(crate::media::ffmpeg::Role::Snapshot, &args, Duration::from_secs(10))
+        .await
+        .expect("the tap input decodes");
+    assert_eq!(
+        crate::media::snapshots::image_size(&decoded.stdout),
+        Some((640, 480)),
+        "a whole frame of camera0"
+    );
+
+    r.stop("camera0").await.expect("stop");
+    assert!(!frame.exists(), "stopping closes the tap");
+    assert_eq!(tap.running("camera0").await, None);
+}
