@@ -140,6 +140,8 @@ pub struct PathConfWrite {
     pub record_format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_segment_duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_delete_after: Option<String>,
 }
 
 /// A path configuration read from MediaMTX: the fields the service compares, nothing else. Deserialize-only.
@@ -159,6 +161,7 @@ pub struct PathConfRead {
     pub record_path: Option<String>,
     pub record_format: Option<String>,
     pub record_segment_duration: Option<String>,
+    pub record_delete_after: Option<String>,
 }
 
 /// `PathSource` / `PathReader`: `{type, id}`.

@@ -9,6 +9,8 @@
 //!   file index watches), `recordFormat: fmp4` and `recordSegmentDuration` = `recording.segment_duration`; the
 //!   `record` flag is `true` only while the service records the camera (the reconciler's record set). All
 //!   `record*` fields are hot in MediaMTX: changing them never recreates the path or drops its readers.
+//!   `recordDeleteAfter` is `0s`: the service's retention policy deletes recordings, never MediaMTX (whose
+//!   default would delete them after a day).
 //!
 //! Invariants: the desired state is a pure function of the camera table and the configuration; it is applied
 //! with replace semantics (fields not named here go back to MediaMTX's `pathDefaults`), and it is compared with
@@ -88,6 +90,8 @@ pub fn path_conf(source: &CameraSource, fps: u32, settings: &PathSettings, recor
         conf.record_path = Some(rec.path.clone());
         conf.record_format = Some("fmp4".into());
         conf.record_segment_duration = Some(go_duration(rec.segment_duration));
+        // The service's retention policy decides when recordings go, not MediaMTX (its default deletes after 1d).
+        conf.record_delete_after = Some("0s".into());
     }
     conf
 }
@@ -209,7 +213,7 @@ pub fn drift(desired: &PathConfWrite, actual: &PathConfRead) -> Option<&'static 
         (Some(d), Some(a)) => d == a || redact(d) == redact(a),
         (Some(_), None) => false,
     };
-    let checks: [(&'static str, bool); 12] = [
+    let checks: [(&'static str, bool); 13] = [
         ("source", source_ok),
         (
             "sourceOnDemand",
@@ -251,6 +255,10 @@ pub fn drift(desired: &PathConfWrite, actual: &PathConfRead) -> Option<&'static 
         (
             "recordSegmentDuration",
             duration(&desired.record_segment_duration, &actual.record_segment_duration),
+        ),
+        (
+            "recordDeleteAfter",
+            duration(&desired.record_delete_after, &actual.record_delete_after),
         ),
     ];
     checks.iter().find(|(_, ok)| !ok).map(|(name, _)| *name)
@@ -365,6 +373,11 @@ mod tests {
         assert_eq!(conf.record_path.as_deref(), Some("/var/rec/%path_%Y-%m-%d_%H-%M-%S"));
         assert_eq!(conf.record_format.as_deref(), Some("fmp4"));
         assert_eq!(conf.record_segment_duration.as_deref(), Some("2s"));
+        assert_eq!(
+            conf.record_delete_after.as_deref(),
+            Some("0s"),
+            "retention is the service's"
+        );
         assert_eq!(path_conf(&lavfi(), 15, &settings, false).record, Some(false));
         let bare = path_conf(&lavfi(), 15, &PathSettings::default(), false);
         assert_eq!((bare.record_path, bare.record_segment_duration), (None, None));
@@ -379,6 +392,7 @@ mod tests {
             record_path: conf.record_path.clone(),
             record_format: Some("fmp4".into()),
             record_segment_duration: Some("2s".into()),
+            record_delete_after: Some("0s".into()),
             ..PathConfRead::default()
         };
         assert_eq!(drift(&conf, &actual), None);
@@ -389,8 +403,13 @@ mod tests {
         assert_eq!(drift(&conf, &moved), Some("recordPath"));
         let longer = PathConfRead {
             record_segment_duration: Some("1h0m0s".into()),
-            ..actual
+            ..actual.clone()
         };
         assert_eq!(drift(&conf, &longer), Some("recordSegmentDuration"));
+        let pruning = PathConfRead {
+            record_delete_after: Some("24h0m0s".into()),
+            ..actual
+        };
+        assert_eq!(drift(&conf, &pruning), Some("recordDeleteAfter"));
     }
 }
