@@ -470,6 +470,27 @@ fn parse_rate(r: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn camera_passwords_never_reach_the_error_text() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let url = format!("rtsp://admin:s3cret-pw@127.0.0.1:{port}/live");
+        let args: Vec<String> = ["-rtsp_transport", "tcp", "-i", url.as_str(), "-f", "null", "-"]
+            .map(str::to_owned)
+            .into();
+        let err = Ffmpeg::default()
+            .run(Role::Snapshot, &args, Duration::from_secs(10))
+            .await
+            .expect_err("nothing listens there");
+        let tail = err.stderr_tail();
+        assert!(tail.contains("admin:***@127.0.0.1"), "ffmpeg names the input: {tail}");
+        assert!(!tail.contains("s3cret-pw"), "{tail}");
+        let error = err.into_error("capture_failed", "snapshot of door");
+        assert!(!error.to_string().contains("s3cret-pw"), "{error}");
+    }
+
     #[test]
     fn parses_segment_open_lines() {
         let l = "[segment @ 0x55d06426ea00] Opening '/tmp/x/cam_2026-11-22_03-57-25.mp4' for writing";
