@@ -147,7 +147,9 @@ pub async fn supervise(
 
 fn spawn(binary: &Path, config_path: &Path) -> std::io::Result<Child> {
     let mut cmd = Command::new(binary);
+    // MediaMTX names recording segments in local time; the API names files by their UTC start.
     cmd.arg(config_path)
+        .env("TZ", "UTC")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
