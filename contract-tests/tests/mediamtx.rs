@@ -938,6 +938,11 @@ async fn managed_mode_runs_restarts_and_stops_mediamtx() {
     .await;
     let first = children_named(server.pid(), "mediamtx_double");
     assert_eq!(first.len(), 1, "one managed MediaMTX: {first:?}");
+    let environ = std::fs::read(format!("/proc/{}/environ", first[0])).expect("the child's environment");
+    assert!(
+        environ.split(|b| *b == 0).any(|var| var == b"TZ=UTC"),
+        "MediaMTX names segments in local time: it must run in UTC"
+    );
 
     // It dies: the service starts it again and re-applies the paths.
     // SAFETY: kill(2) on a process this test found as the server's child.
