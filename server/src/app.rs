@@ -233,6 +233,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         recorder.set_engine(Arc::new(crate::media::recorder::engine_mediamtx::MediamtxEngine::new(
             &config,
             streaming.clone(),
+            files.index().clone(),
         )));
     }
     match &media_server.streaming {

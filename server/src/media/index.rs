@@ -23,6 +23,9 @@
 //!   file's birth time, then its mtime. `duration` (seconds, from ffprobe) is kept only while size and mtime
 //!   are unchanged.
 //! - All file system and SQLite work runs on the blocking pool; the inotify fd is read on its own thread.
+//! - Recording files the watch sees appear are also announced ([`MediaIndex::recording_arrivals`]), so the
+//!   MediaMTX recording engine learns MediaMTX's new segments without listing the folder. The announcement is
+//!   lossy (a bounded broadcast): a receiver that lags lists the folder once.
 
 use crate::clock::{Clock, format_timestamp, parse_timestamp};
 use crate::fswatch::Inotify;
@@ -39,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// Name of the state-store migration that creates the index.
 pub const MIGRATION_NAME: &str = "media_index";
@@ -120,7 +123,12 @@ pub struct MediaIndex {
     /// rows up to date (a full reconcile, or a batch of watch events). A folder whose mtime moved past it has
     /// entries the index may not have seen yet.
     synced: Mutex<[Option<i64>; 2]>,
+    /// Names of recording files the watch saw appear (see the module docs).
+    arrivals: broadcast::Sender<String>,
 }
+
+/// Announcements a lagging [`MediaIndex::recording_arrivals`] receiver may fall behind by.
+const ARRIVALS_CAPACITY: usize = 256;
 
 /// What a stat tells.
 #[derive(Clone, Debug)]
@@ -140,7 +148,14 @@ impl MediaIndex {
             live: AtomicBool::new(false),
             counts: Arc::new(Mutex::new(HashMap::new())),
             synced: Mutex::new([None, None]),
+            arrivals: broadcast::channel(ARRIVALS_CAPACITY).0,
         })
+    }
+
+    /// Names of recording files that appear from now on, while the watch runs (`None` when it does not: the
+    /// caller must list the folder itself).
+    pub fn recording_arrivals(&self) -> Option<broadcast::Receiver<String>> {
+        self.is_live().then(|| self.arrivals.subscribe())
     }
 
     /// The state store holding the index.
@@ -395,9 +410,15 @@ impl MediaIndex {
             } else {
                 FileKind::Snapshot
             };
-            if let Err(e) = self.refresh(kind, &name).await {
-                tracing::warn!(filename = name, error = %e, "media index update failed");
-                return true;
+            match self.refresh(kind, &name).await {
+                Ok(Some(_)) if kind == FileKind::Recording => {
+                    let _ = self.arrivals.send(name);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(filename = name, error = %e, "media index update failed");
+                    return true;
+                }
             }
         }
         self.mark_synced(FileKind::Recording, mtimes[0]);

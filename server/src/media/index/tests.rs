@@ -132,3 +132,33 @@ async fn the_watch_follows_creates_renames_and_deletes() {
         .expect("ends")
         .expect("join");
 }
+
+#[tokio::test]
+async fn new_recording_files_are_announced_while_the_watch_runs() {
+    let h = harness().await;
+    let (rec, snap) = (
+        h.config.storage.recordings_path.clone(),
+        h.config.storage.snapshots_path.clone(),
+    );
+    let index = MediaIndex::new(h.store.clone(), rec.clone(), snap.clone());
+    assert!(index.recording_arrivals().is_none(), "no watch yet: callers must list");
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(Arc::clone(&index).run(h.clock.clone(), shutdown));
+    assert!(eventually(Duration::from_secs(5), || index.is_live()).await, "live");
+    let mut arrivals = index.recording_arrivals().expect("the watch runs");
+
+    std::fs::write(snap.join("s.png"), b"x").expect("a snapshot is not announced");
+    std::fs::write(rec.join("notes.txt"), b"x").expect("nor a file that is not a recording");
+    std::fs::write(rec.join("camera0_2025-01-15_14-30-00.mp4"), b"a").expect("write");
+    let heard = tokio::time::timeout(Duration::from_secs(5), arrivals.recv())
+        .await
+        .expect("announced")
+        .expect("open");
+    assert_eq!(heard, "camera0_2025-01-15_14-30-00.mp4");
+
+    stop.send_replace(true);
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("ends")
+        .expect("join");
+}

@@ -8,10 +8,12 @@
 //! MP4 only, a new file every `recordSegmentDuration` (see `mediamtx::desired`).
 //!
 //! Invariants:
-//! - Files are learned by listing the recordings directory (this camera's segment names only, in a blocking
-//!   task): every [`START_POLL`] while starting, every [`SEGMENT_POLL`] while running. Files that existed before
-//!   the start are never claimed. MediaMTX must therefore write to the same filesystem the service reads
-//!   (same host or a shared volume).
+//! - New files are learned from the media index's watch ([`MediaIndex::recording_arrivals`]: names, no
+//!   directory listing), with one listing of the folder at the start (the files that existed before are never
+//!   claimed), when an announcement was missed (lag), at stop, and every [`SAFETY_SCAN`] while waiting. Without
+//!   the watch the folder is listed every [`START_POLL`] while starting and every [`SEGMENT_POLL`] while running
+//!   (a listing of a folder of 100,000 files costs tens of milliseconds). MediaMTX must therefore write to the
+//!   same filesystem the service reads (same host or a shared volume).
 //! - `start` returns once the first new file exists; after `recording.start_timeout` (real time: it bounds
 //!   MediaMTX and the camera) the flag goes back off and the keepalive stops: nothing is left running.
 //! - A stop turns the flag off in MediaMTX before anything else. A confirmed stop (`stop_recording`) that
@@ -26,6 +28,7 @@ use super::engine::{
 use crate::cameras::CameraSource;
 use crate::config::Config;
 use crate::media::blocking;
+use crate::media::index::MediaIndex;
 use crate::mediamtx::keepalive::Keepalive;
 use crate::mediamtx::reconciler::Reconciler;
 use crate::mediamtx::streaming::StreamingService;
@@ -34,11 +37,16 @@ use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// How often the directory is listed while a start waits for the first file.
 pub const START_POLL: Duration = Duration::from_millis(100);
-/// How often the directory is listed for new segments while recording.
+/// How often the directory is listed for new segments while recording, when the index watch does not run.
 pub const SEGMENT_POLL: Duration = Duration::from_millis(500);
+/// With the index watch: how often the folder is listed anyway, in case an announcement went missing.
+pub const SAFETY_SCAN: Duration = Duration::from_secs(30);
+/// The same while a start waits for its first file.
+pub const START_SAFETY_SCAN: Duration = Duration::from_secs(1);
 /// How long a stop waits at most for MediaMTX to finish the last file (it takes up to 1 s, fixture 004).
 const FINALIZE_WAIT: Duration = Duration::from_secs(2);
 /// The last file counts as finished once its size holds still this long.
@@ -51,14 +59,16 @@ pub struct MediamtxEngine {
     dir: PathBuf,
     start_timeout: Duration,
     streaming: Arc<StreamingService>,
+    index: Arc<MediaIndex>,
 }
 
 impl MediamtxEngine {
-    pub fn new(config: &Config, streaming: Arc<StreamingService>) -> MediamtxEngine {
+    pub fn new(config: &Config, streaming: Arc<StreamingService>, index: Arc<MediaIndex>) -> MediamtxEngine {
         MediamtxEngine {
             dir: config.storage.recordings_path.clone(),
             start_timeout: Duration::from_secs(config.recording.start_timeout),
             streaming,
+            index,
         }
     }
 
@@ -66,39 +76,33 @@ impl MediamtxEngine {
         let reconciler = self.streaming.reconciler().clone();
         reconciler.ensure_up()?;
         avoid_name_collision(&self.dir, device, EXT).await?;
-        let mut known: HashSet<String> = list_segments(&self.dir, device).await?.into_iter().collect();
+        // Subscribe before the baseline listing: a file can then be missed by neither.
+        let arrivals = self.index.recording_arrivals();
+        let known: HashSet<String> = list_segments(&self.dir, device).await?.into_iter().collect();
         reconciler.ensure_path(device).await?;
         reconciler.set_record(device, true).await?;
         let keepalive = self.streaming.start_keepalive(device);
         let deadline = tokio::time::Instant::now() + self.start_timeout;
+        let mut session = MediamtxSession {
+            device: device.to_owned(),
+            dir: self.dir.clone(),
+            reconciler,
+            keepalive: Some(keepalive),
+            known,
+            pending: VecDeque::new(),
+            last: String::new(),
+            arrivals,
+        };
         loop {
-            let fresh = match list_segments(&self.dir, device).await {
-                Ok(names) => names.into_iter().find(|n| !known.contains(n)),
-                Err(e) => {
-                    reconciler.clear_record(device);
-                    keepalive.stop().await;
-                    return Err(e);
-                }
-            };
-            if let Some(first) = fresh {
-                known.insert(first.clone());
-                let session = MediamtxSession {
-                    device: device.to_owned(),
-                    dir: self.dir.clone(),
-                    reconciler,
-                    keepalive: Some(keepalive),
-                    known,
-                    pending: VecDeque::new(),
-                    last: first.clone(),
-                };
+            if let Some(first) = session.pending.pop_front() {
                 return Ok(Started {
                     first_file: first,
                     session: Box::new(session),
                 });
             }
-            if tokio::time::Instant::now() >= deadline {
-                reconciler.clear_record(device);
-                keepalive.stop().await;
+            let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if wait.is_zero() {
+                session.abandon().await;
                 return Err(Error::new(
                     ErrorKind::Unavailable,
                     "recording_start_timeout",
@@ -110,7 +114,19 @@ impl MediamtxEngine {
                 .with("dependency", "mediamtx")
                 .suggest("Check that the camera streams (get_stream_status) and the MediaMTX log, then retry"));
             }
-            tokio::time::sleep(START_POLL).await;
+            // A start lists the folder every second even with announcements: it is short and must not miss.
+            let poll = if session.arrivals.is_some() {
+                START_SAFETY_SCAN
+            } else {
+                START_POLL
+            };
+            if let Err(e) = tokio::time::timeout(wait, session.discover(poll))
+                .await
+                .unwrap_or(Ok(()))
+            {
+                session.abandon().await;
+                return Err(e);
+            }
         }
     }
 }
@@ -143,21 +159,58 @@ struct MediamtxSession {
     pending: VecDeque<String>,
     /// The newest file of this recording.
     last: String,
+    /// New recording files announced by the media index; `None` when its watch does not run.
+    arrivals: Option<broadcast::Receiver<String>>,
 }
 
 impl MediamtxSession {
+    /// Undoes a start that produced no file: record flag off (now or when MediaMTX answers), keepalive stopped.
+    async fn abandon(&mut self) {
+        self.reconciler.clear_record(&self.device);
+        if let Some(keepalive) = self.keepalive.take() {
+            keepalive.stop().await;
+        }
+    }
+
+    /// Queues `name` when it is a new segment of this camera.
+    fn claim(&mut self, name: String) {
+        if is_segment_of(&name, &self.device, EXT) && self.known.insert(name.clone()) {
+            self.last = name.clone();
+            self.pending.push_back(name);
+        }
+    }
+
     /// Lists the directory and queues the new segments (kept across a cancelled poll).
-    async fn scan(&mut self) {
-        match list_segments(&self.dir, &self.device).await {
-            Ok(names) => {
-                for name in names {
-                    if self.known.insert(name.clone()) {
-                        self.last = name.clone();
-                        self.pending.push_back(name);
-                    }
-                }
+    async fn scan(&mut self) -> crate::Result<()> {
+        for name in list_segments(&self.dir, &self.device).await? {
+            self.claim(name);
+        }
+        Ok(())
+    }
+
+    /// Waits for new segments: an announcement of the index, or a listing after `poll` (also when an
+    /// announcement was missed, or the announcements end). Cancel-safe: what was found is kept in `pending`.
+    async fn discover(&mut self, poll: Duration) -> crate::Result<()> {
+        let heard = match self.arrivals.as_mut() {
+            Some(arrivals) => tokio::select! {
+                heard = arrivals.recv() => Some(heard),
+                () = tokio::time::sleep(poll) => None,
+            },
+            None => {
+                tokio::time::sleep(poll).await;
+                None
             }
-            Err(e) => tracing::warn!(device = self.device, error = %e, "cannot list the recordings directory"),
+        };
+        match heard {
+            Some(Ok(name)) => {
+                self.claim(name);
+                Ok(())
+            }
+            Some(Err(broadcast::error::RecvError::Closed)) => {
+                self.arrivals = None;
+                self.scan().await
+            }
+            Some(Err(broadcast::error::RecvError::Lagged(_))) | None => self.scan().await,
         }
     }
 
@@ -192,8 +245,14 @@ impl Session for MediamtxSession {
                 if let Some(name) = self.pending.pop_front() {
                     return SessionEvent::Segment(name);
                 }
-                tokio::time::sleep(SEGMENT_POLL).await;
-                self.scan().await;
+                let poll = if self.arrivals.is_some() {
+                    SAFETY_SCAN
+                } else {
+                    SEGMENT_POLL
+                };
+                if let Err(e) = self.discover(poll).await {
+                    tracing::warn!(device = self.device, error = %e, "cannot list the recordings directory");
+                }
             }
         })
     }
@@ -210,7 +269,9 @@ impl Session for MediamtxSession {
                 keepalive.stop().await;
             }
             self.wait_finalized().await;
-            self.scan().await;
+            if let Err(e) = self.scan().await {
+                tracing::warn!(device = self.device, error = %e, "cannot list the recordings directory");
+            }
             Ok(self.pending.drain(..).collect())
         })
     }
