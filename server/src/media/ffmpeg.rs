@@ -14,10 +14,13 @@
 //! - Children run with `TZ=UTC`, so `-strftime` file names are in UTC like every other generated name.
 //! - Children get SIGTERM if the service dies without cleaning up (`PR_SET_PDEATHSIG`); ffmpeg ignores EOF on
 //!   stdin, so without this a crashed service would leave recorders running.
+//! - A process started with [`Ffmpeg::spawn_with_progress`] also has one stdout reader task feeding its
+//!   `-progress` report to a [`FrameTracker`]; otherwise stdout is discarded.
 //! - Each long-running process has one stderr reader task; it keeps at most [`TAIL_LINES`] lines and forwards
 //!   "Opening '<file>' for writing" lines (the segment muxer's verbose log) to a bounded channel.
 
 use crate::cameras::network::redact_text;
+use crate::media::progress::{FrameTracker, follow, progress_args};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -255,16 +258,48 @@ impl Ffmpeg {
     }
 
     /// Starts a long-running ffmpeg (stdin piped for `q`, stdout discarded, stderr tailed). `-loglevel verbose`
-    /// is expected in `args` when the caller wants [`FfmpegProcess::opened_files`].
+    /// is expected in `args` when the caller wants [`FfmpegProcess::take_opened_files`].
     pub fn spawn(&self, role: Role, args: &[String]) -> Result<FfmpegProcess, FfmpegError> {
+        self.spawn_inner(role, args, None)
+    }
+
+    /// Like [`Ffmpeg::spawn`], and ffmpeg reports its progress on stdout (`-progress pipe:1`), which a reader
+    /// task feeds to `frames` until the process exits.
+    pub fn spawn_with_progress(
+        &self,
+        role: Role,
+        args: &[String],
+        frames: Arc<FrameTracker>,
+    ) -> Result<FfmpegProcess, FfmpegError> {
+        self.spawn_inner(role, args, Some(frames))
+    }
+
+    fn spawn_inner(
+        &self,
+        role: Role,
+        args: &[String],
+        frames: Option<Arc<FrameTracker>>,
+    ) -> Result<FfmpegProcess, FfmpegError> {
         let mut full = vec!["-hide_banner".to_owned(), "-nostats".to_owned()];
+        if frames.is_some() {
+            full.extend(progress_args());
+        }
         full.extend_from_slice(args);
         let mut cmd = self.command(&self.ffmpeg, &full);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let stdout = if frames.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        cmd.stdin(Stdio::piped()).stdout(stdout).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|source| FfmpegError::Spawn {
             program: self.ffmpeg.clone(),
             source,
         })?;
+        if let (Some(frames), Some(stdout)) = (frames, child.stdout.take()) {
+            // Ends by itself at EOF, i.e. when the process exits.
+            tokio::spawn(follow(stdout, frames));
+        }
         let gauge = ProcessGauge::new(role);
         let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
         let (opened_tx, opened_rx) = mpsc::channel(OPENED_CAPACITY);

@@ -1,5 +1,6 @@
 //! Media: everything that touches video data in the standalone backend — the ffmpeg runner, snapshots, the
-//! ffmpeg recorder, and the catalogue of files on disk.
+//! ffmpeg recorder, the catalogue of files on disk, and the frame health of running pipelines ([`frame_health`],
+//! [`progress`]).
 //!
 //! Shared rules (API.md §4.0, §4.3, §4.4):
 //! - Files live flat in `storage.recordings_path` and `storage.snapshots_path`, addressed by bare name; names
@@ -14,8 +15,10 @@
 
 pub mod ffmpeg;
 pub mod files;
+pub mod frame_health;
 pub mod index;
 pub mod live_feed;
+pub mod progress;
 pub mod recorder;
 pub mod snapshots;
 
