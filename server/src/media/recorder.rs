@@ -6,6 +6,12 @@
 //! (formats, reasons, results) in [`types`]; [`frame_tap`] keeps the latest frame of a standalone recording of
 //! a V4L2 device, so snapshots work while it records.
 //!
+//! Figures for `get_metrics` (API.md §4.7): [`Recorder::recordings_started_total`] counts every recording that
+//! got running since the service started — successful `start_recording` calls and recordings resumed after a
+//! restart (a resume runs a new pipeline; a recording that is only closed at start-up is not counted);
+//! [`Recorder::bytes_written_total`] is the bytes of recording files written since the service started;
+//! [`Recorder::frame_health`] is the frame health a running recording's engine measures.
+//!
 //! Shape: one slot per camera in a std `Mutex<HashMap>` (held for a few instructions, never across an
 //! await). A slot is `Starting` while a start is in progress (so a second start gets `already_recording`) and
 //! `Running` once the first file exists; a running recording has one supervisor task that owns its engine
@@ -41,6 +47,7 @@ use crate::clock::{Clock, SleepFuture, format_timestamp};
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::media::ffmpeg::Ffmpeg;
+use crate::media::frame_health::{FrameHealth, FrameMonitor};
 use crate::media::{blocking, download_url};
 use crate::store::Store;
 use crate::{Error, ErrorKind};
@@ -72,6 +79,12 @@ struct Recording {
     /// Segment files, oldest first; the last one is being written while the recording runs.
     files: Vec<String>,
     pid: Option<u32>,
+    /// Bytes of `files` that existed when this run took the recording over (a resume after a restart): they
+    /// were written before the service started, so `bytes_written_total` leaves them out. Not persisted.
+    carried_bytes: u64,
+    /// The largest total size of `files` seen so far (a segment deleted while recording does not make
+    /// `bytes_written_total` go back). Not persisted.
+    bytes_seen: u64,
 }
 
 enum Slot {
@@ -80,6 +93,10 @@ enum Slot {
         id: u64,
         recording: Arc<Mutex<Recording>>,
         commands: mpsc::Sender<StopCommand>,
+        /// The engine's view of the pipeline's frames, when it has one.
+        frames: Option<Arc<dyn FrameMonitor>>,
+        /// Clock `elapsed()` when this pipeline started.
+        since: Duration,
     },
 }
 
@@ -112,6 +129,11 @@ pub struct Recorder {
     frame_tap: Arc<frame_tap::FrameTap>,
     slots: Mutex<HashMap<String, Slot>>,
     next_id: AtomicU64,
+    /// Recordings that got running since start (see the module docs).
+    started_total: AtomicU64,
+    /// Bytes written this run by recordings that ended; changed only under the `slots` lock, together with
+    /// the removal of the recording's slot, so a reading never counts a recording twice or not at all.
+    bytes_finished: AtomicU64,
 }
 
 impl Recorder {
@@ -134,6 +156,7 @@ impl Recorder {
                 config,
                 ffmpeg,
                 frame_tap.clone(),
+                clock.clone(),
             ))),
             frame_tap,
             default_format: config.recording.default_format.clone(),
@@ -145,6 +168,8 @@ impl Recorder {
             store,
             slots: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            started_total: AtomicU64::new(0),
+            bytes_finished: AtomicU64::new(0),
         })
     }
 
@@ -192,6 +217,8 @@ impl Recorder {
                 .map(|d| start_time + time::Duration::seconds(d.min(i64::MAX as u64) as i64)),
             files: vec![first.clone()],
             pid: session.pid(),
+            carried_bytes: 0,
+            bytes_seen: 0,
         };
         if let Err(e) = self.persist_start(&recording).await {
             let _ = session.stop(false).await;
@@ -281,6 +308,54 @@ impl Recorder {
             .count()
     }
 
+    /// Recordings that got running since the service started: successful starts and resumed recordings.
+    pub fn recordings_started_total(&self) -> u64 {
+        self.started_total.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of recording files written since the service started: the final size of the recordings that
+    /// ended, plus the current size of the files of running recordings (read on the blocking pool now). Files
+    /// of a resumed recording that were written before the start are left out. Never decreases.
+    pub async fn bytes_written_total(&self) -> u64 {
+        let (finished, running): (u64, Vec<Arc<Mutex<Recording>>>) = {
+            let slots = self.lock();
+            let running = slots
+                .values()
+                .filter_map(|slot| match slot {
+                    Slot::Running { recording, .. } => Some(Arc::clone(recording)),
+                    Slot::Starting => None,
+                })
+                .collect();
+            (self.bytes_finished.load(Ordering::Relaxed), running)
+        };
+        let mut total = finished;
+        for shared in running {
+            let files = lock(&shared).files.clone();
+            let (_, size) = self.sizes(&files).await;
+            total = total.saturating_add(note_size(&shared, size));
+        }
+        total
+    }
+
+    /// The frame health of the running recording of `device`, when its engine measures frames (the standalone
+    /// engine does; the MediaMTX engine has no per-frame signal). `None` when not recording or not measured.
+    pub fn frame_health(&self, device: &str) -> Option<FrameHealth> {
+        let frames = match self.lock().get(device) {
+            Some(Slot::Running { frames, .. }) => frames.clone(),
+            _ => None,
+        }?;
+        Some(frames.health())
+    }
+
+    /// Clock `elapsed()` when the pipeline of the running recording of `device` started; `None` when not
+    /// recording.
+    pub fn running_since(&self, device: &str) -> Option<Duration> {
+        match self.lock().get(device) {
+            Some(Slot::Running { since, .. }) => Some(*since),
+            _ => None,
+        }
+    }
+
     /// Stops every running recording with reason `shutdown` (files finalized, rows kept for [`Recorder::resume`]).
     pub async fn shutdown(&self) {
         let commands: Vec<mpsc::Sender<StopCommand>> = self
@@ -360,6 +435,9 @@ impl Recorder {
                     first_file: file,
                     session,
                 }) => {
+                    let (_, carried) = self.sizes(&recording.files).await;
+                    recording.carried_bytes = carried;
+                    recording.bytes_seen = carried;
                     let previous = recording.files.last().cloned();
                     recording.files.push(file.clone());
                     recording.pid = session.pid();
@@ -455,8 +533,11 @@ impl Recorder {
                 id,
                 recording: Arc::clone(&shared),
                 commands,
+                frames: session.frame_monitor(),
+                since: self.clock.elapsed(),
             },
         );
+        self.started_total.fetch_add(1, Ordering::Relaxed);
         metrics::gauge!("camera_service_recordings_active").set(self.active_count() as f64);
         let changes = self.cameras.subscribe();
         let recorder = Arc::clone(self);
@@ -566,6 +647,7 @@ impl Recorder {
     async fn publish_progress(&self, shared: &Arc<Mutex<Recording>>) {
         let r = lock(shared).clone();
         let (_, size) = self.sizes(&r.files).await;
+        note_size(shared, size);
         self.events.publish(
             "recording.progress",
             json!({"device": r.device, "filename": r.files.last(), "elapsed": seconds_between(r.start_time, self.clock.now()),
@@ -596,6 +678,10 @@ impl Recorder {
         }
         {
             let mut slots = self.lock();
+            let written = file_size
+                .max(recording.bytes_seen)
+                .saturating_sub(recording.carried_bytes);
+            self.bytes_finished.fetch_add(written, Ordering::Relaxed);
             if matches!(slots.get(&device), Some(Slot::Running { id: current, .. }) if *current == id) {
                 slots.remove(&device);
             }
@@ -743,6 +829,13 @@ fn not_recording(device: &str) -> Error {
 
 fn lock(r: &Mutex<Recording>) -> std::sync::MutexGuard<'_, Recording> {
     r.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Records that the files of a running recording total `size` bytes now; returns the bytes this run wrote.
+fn note_size(shared: &Mutex<Recording>, size: u64) -> u64 {
+    let mut r = lock(shared);
+    r.bytes_seen = r.bytes_seen.max(size);
+    r.bytes_seen.saturating_sub(r.carried_bytes)
 }
 
 /// Whole seconds from `a` to `b`, rounded to nearest, never negative.

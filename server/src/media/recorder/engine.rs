@@ -17,10 +17,12 @@
 
 use super::RecordingFormat;
 use crate::cameras::CameraSource;
+use crate::media::frame_health::FrameMonitor;
 use crate::media::{blocking, name_stamp, storage_unavailable};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -63,6 +65,12 @@ pub trait Session: Send {
 
     /// The next new file, or the end of production. Cancel-safe.
     fn next_event(&mut self) -> EngineFuture<'_, SessionEvent>;
+
+    /// What the session sees of its frames, when the engine measures them (read by `get_metrics` while the
+    /// session runs). `None`: no per-frame signal.
+    fn frame_monitor(&self) -> Option<Arc<dyn FrameMonitor>> {
+        None
+    }
 
     /// Stops producing files and lets the last one be finalized. Returns files opened since the last
     /// [`SessionEvent::Segment`], oldest first. With `confirm`, fails when production could not be stopped

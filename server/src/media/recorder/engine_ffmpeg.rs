@@ -9,13 +9,18 @@
 //! - Stops are graceful (`q` on stdin, then SIGKILL after [`STOP_GRACE`]), so every file ends playable.
 //! - A recording of a tapped source (V4L2) also feeds the [`FrameTap`] (a second ffmpeg output), so snapshots
 //!   work while the device is recording; the tap is closed whenever the session stops or ends.
+//! - ffmpeg reports its progress on stdout; each session's [`FrameTracker`] (injected clock) counts the frames,
+//!   which is the camera's frame health in `get_metrics` while it records.
 
 use super::RecordingFormat;
 use super::engine::{EngineFuture, RecordingEngine, Session, SessionEvent, Started, avoid_name_collision};
 use super::frame_tap::FrameTap;
 use crate::cameras::CameraSource;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::media::ffmpeg::{Ffmpeg, FfmpegError, FfmpegProcess, Role};
+use crate::media::frame_health::FrameMonitor;
+use crate::media::progress::FrameTracker;
 use crate::media::{blocking, input_args};
 use crate::{Error, ErrorKind};
 use std::path::{Path, PathBuf};
@@ -35,16 +40,18 @@ pub struct FfmpegEngine {
     start_timeout: Duration,
     ffmpeg: Ffmpeg,
     tap: Arc<FrameTap>,
+    clock: Arc<dyn Clock>,
 }
 
 impl FfmpegEngine {
-    pub fn new(config: &Config, ffmpeg: Ffmpeg, tap: Arc<FrameTap>) -> FfmpegEngine {
+    pub fn new(config: &Config, ffmpeg: Ffmpeg, tap: Arc<FrameTap>, clock: Arc<dyn Clock>) -> FfmpegEngine {
         FfmpegEngine {
             dir: config.storage.recordings_path.clone(),
             segment_duration: config.recording.segment_duration,
             start_timeout: Duration::from_secs(config.recording.start_timeout),
             ffmpeg,
             tap,
+            clock,
         }
     }
 
@@ -61,9 +68,10 @@ impl FfmpegEngine {
                 args.extend(extra);
             }
         }
+        let frames = FrameTracker::new(self.clock.clone());
         let mut process = self
             .ffmpeg
-            .spawn(Role::Recorder, &args)
+            .spawn_with_progress(Role::Recorder, &args, frames.clone())
             .map_err(|e| e.into_error("ffmpeg_failed", &format!("recording of {device}")))?;
         let mut opened = process
             .take_opened_files()
@@ -94,6 +102,7 @@ impl FfmpegEngine {
                     opened,
                     opened_live: true,
                     tapped,
+                    frames,
                 };
                 return Ok(Started {
                     first_file: name,
@@ -218,6 +227,7 @@ struct FfmpegSession {
     opened_live: bool,
     /// The frame tap this recording feeds, and the device; closed once, when production ends.
     tapped: Option<(Arc<FrameTap>, String)>,
+    frames: Arc<FrameTracker>,
 }
 
 impl FfmpegSession {
@@ -260,6 +270,10 @@ impl Session for FfmpegSession {
                 }
             }
         })
+    }
+
+    fn frame_monitor(&self) -> Option<Arc<dyn FrameMonitor>> {
+        Some(self.frames.clone())
     }
 
     fn stop(&mut self, _confirm: bool) -> EngineFuture<'_, crate::Result<Vec<String>>> {

@@ -109,6 +109,8 @@ pub(super) fn load_active(conn: &mut rusqlite::Connection) -> crate::Result<Vec<
                 auto_stop_at: parse_opt_sql_time(row.get(4)?)?,
                 files: serde_json::from_str(&files).unwrap_or_default(),
                 pid: None,
+                carried_bytes: 0,
+                bytes_seen: 0,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

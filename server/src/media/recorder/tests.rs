@@ -247,6 +247,10 @@ async fn shutdown_then_resume_continues_with_the_same_deadline() {
     assert!(!first.status("camera0").active);
     let stop = &h.payloads("recording.stop")[0];
     assert_eq!(stop["reason"], "shutdown");
+    let first_size = stop["file_size"].as_u64().expect("file_size");
+    assert!(first_size > 0, "{stop}");
+    assert_eq!(first.recordings_started_total(), 1);
+    assert_eq!(first.bytes_written_total().await, first_size);
     let rows = active_rows(&h).await;
     assert_eq!(rows.len(), 1, "kept for the next start-up");
     assert_eq!(rows[0].files, std::slice::from_ref(&started.filename));
@@ -257,6 +261,11 @@ async fn shutdown_then_resume_continues_with_the_same_deadline() {
     h.clock.advance(Duration::from_secs(10));
     let second = recorder(&h);
     second.resume().await.expect("resume");
+    assert_eq!(
+        second.recordings_started_total(),
+        1,
+        "a resume runs a new pipeline and counts"
+    );
     let status = second.status("camera0");
     assert!(status.active);
     assert_eq!(status.start_time.as_deref(), Some("2025-01-15T14:30:00.123Z"));
@@ -278,6 +287,13 @@ async fn shutdown_then_resume_continues_with_the_same_deadline() {
     assert_eq!(stop.len(), 2);
     assert_eq!(stop[1]["reason"], "duration_elapsed");
     assert_eq!(stop[1]["duration"], 60);
+    let total = stop[1]["file_size"].as_u64().expect("file_size");
+    assert!(total > first_size, "{}", stop[1]);
+    assert_eq!(
+        second.bytes_written_total().await,
+        total - first_size,
+        "the file written before the restart is not counted again"
+    );
     let files = stop[1]["files"].as_array().expect("files").clone();
     assert_eq!(files.len(), 2);
     assert_eq!(files[0], json!(started.filename));
@@ -547,6 +563,7 @@ async fn a_tapped_recording_keeps_a_readable_latest_frame_until_it_stops() {
         &h.config,
         Ffmpeg::default(),
         tap.clone(),
+        h.clock.clone(),
     )));
     assert_eq!(tap.running("camera0").await, None, "nothing records yet");
     r.start(start("camera0", None, None)).await.expect("start");
@@ -571,4 +588,53 @@ async fn a_tapped_recording_keeps_a_readable_latest_frame_until_it_stops() {
     r.stop("camera0").await.expect("stop");
     assert!(!frame.exists(), "stopping closes the tap");
     assert_eq!(tap.running("camera0").await, None);
+}
+
+#[tokio::test]
+async fn metrics_count_starts_bytes_and_frames_of_a_running_recording() {
+    use crate::media::frame_health::HealthState;
+
+    let h = harness().await;
+    let r = recorder(&h);
+    assert_eq!((r.recordings_started_total(), r.bytes_written_total().await), (0, 0));
+    assert_eq!(r.frame_health("camera0"), None, "no pipeline");
+    assert_eq!(r.running_since("camera0"), None);
+    r.start(start("camera0", None, None)).await.expect("start");
+    assert_eq!(r.recordings_started_total(), 1);
+    assert_eq!(r.running_since("camera0"), Some(Duration::ZERO));
+    assert!(
+        eventually(Duration::from_secs(15), || r
+            .frame_health("camera0")
+            .is_some_and(|f| f.last_frame_at.is_some()))
+        .await,
+        "ffmpeg's progress report reaches the frame tracker"
+    );
+    let health = r.frame_health("camera0").expect("running");
+    assert_eq!(health.state, HealthState::Ok);
+    assert_eq!(
+        health.last_frame_at,
+        Some(time::macros::datetime!(2025-01-15 14:30:00.123 UTC)),
+        "frames are timed on the injected clock"
+    );
+    assert_eq!(r.frame_health("camera1"), None);
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let written = loop {
+        let written = r.bytes_written_total().await;
+        if written > 0 {
+            break written;
+        }
+        assert!(Instant::now() < deadline, "the running recording's file grows");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stopped = r.stop("camera0").await.expect("stop");
+    assert!(stopped.file_size >= written, "{} < {written}", stopped.file_size);
+    assert_eq!(r.bytes_written_total().await, stopped.file_size);
+    assert_eq!(r.frame_health("camera0"), None, "idle again");
+    assert_eq!(r.recordings_started_total(), 1);
+
+    r.start(start("camera0", Some(60), None)).await.expect("second start");
+    assert_eq!(r.recordings_started_total(), 2);
+    assert!(r.bytes_written_total().await >= stopped.file_size);
+    r.stop("camera0").await.expect("stop");
 }
