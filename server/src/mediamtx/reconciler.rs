@@ -20,6 +20,9 @@
 //! - Applies are serialized by an async mutex; the state lock is a std mutex never held across an await.
 //! - Readers the service itself runs (the keepalive readers of pinned streams and recordings) are counted with
 //!   [`Reconciler::add_own_reader`] / [`Reconciler::remove_own_reader`] and never counted as viewers.
+//! - Frame health of a path ([`Reconciler::path_health`], for `get_metrics`): MediaMTX has no per-frame signal,
+//!   so a path that is available counts as a running pipeline, and "a frame arrived" means its received-bytes
+//!   counter grew between two polls (resolution: one poll). `measured_fps` is never known here.
 //! - The `record` flag of a path is desired state like the rest (the record set): [`Reconciler::set_record`]
 //!   changes it and applies it at once (or fails and leaves it as it was), [`Reconciler::clear_record`] turns
 //!   it off and lets the loop apply it whenever MediaMTX answers; restarts and drift re-apply it like any field.
@@ -30,6 +33,7 @@ use crate::cameras::CameraRegistry;
 use crate::clock::Clock;
 use crate::events::EventBus;
 use crate::health::{ComponentReport, ComponentState, HealthStatus};
+use crate::media::frame_health::{FrameHealth, LastFrame, judge};
 use camera_api::types::StreamItem;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -88,6 +92,18 @@ struct Inner {
     own_readers: HashMap<String, u64>,
     /// Paths whose `record` flag is desired on (cameras being recorded).
     recording: BTreeSet<String>,
+    /// Received-bytes growth of the available managed paths.
+    ingest: HashMap<String, Ingest>,
+}
+
+/// What the polls saw a path receive while it is available.
+struct Ingest {
+    /// Received-bytes counter at the last poll.
+    bytes: u64,
+    /// Clock `elapsed()` when the path was first seen available.
+    since: Duration,
+    /// The last poll that saw the counter grow.
+    last: Option<LastFrame>,
 }
 
 /// See the module docs. Construct with [`Reconciler::new`], then spawn [`Reconciler::run`].
@@ -135,6 +151,7 @@ impl Reconciler {
                 samples: HashMap::new(),
                 own_readers: HashMap::new(),
                 recording: BTreeSet::new(),
+                ingest: HashMap::new(),
             }),
             apply_lock: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
@@ -339,6 +356,15 @@ impl Reconciler {
         ((b1 - b0) as f64 * 8.0 / dt).round() as u64
     }
 
+    /// The frame health of path `name` from the received bytes (see the module docs): `None` when the path is
+    /// not available (no pipeline), else `ok` while the counter grew within the stall limit, `stalled` after.
+    pub fn path_health(&self, name: &str) -> Option<FrameHealth> {
+        let now = self.clock.elapsed();
+        let inner = self.lock();
+        let ingest = inner.ingest.get(name)?;
+        Some(judge(now, ingest.since, ingest.last, None))
+    }
+
     /// Names of the paths the service wants (one per known camera), sorted.
     pub fn managed_names(&self) -> BTreeSet<String> {
         self.desired().into_keys().collect()
@@ -534,6 +560,22 @@ impl Reconciler {
                 }
             }
             inner.samples.retain(|name, _| fresh.contains_key(name));
+            let wall = self.clock.now();
+            inner
+                .ingest
+                .retain(|name, _| fresh.get(name).is_some_and(PathState::is_available));
+            for (name, state) in fresh.iter().filter(|(_, s)| s.is_available()) {
+                let bytes = state.inbound_bytes.or(state.bytes_received).unwrap_or(0);
+                let ingest = inner.ingest.entry(name.clone()).or_insert(Ingest {
+                    bytes,
+                    since: now,
+                    last: None,
+                });
+                if bytes > ingest.bytes {
+                    ingest.last = Some(LastFrame { at: now, wall });
+                }
+                ingest.bytes = bytes; // also when it went back (the publisher restarted)
+            }
             inner.runtime = fresh;
         }
         for (topic, item) in events {
@@ -616,6 +658,7 @@ impl Reconciler {
                 .collect();
             inner.runtime.clear();
             inner.samples.clear();
+            inner.ingest.clear();
             (changed, stopped)
         };
         if !changed {
@@ -800,6 +843,66 @@ mod tests {
         assert!(r.link().last_restart.is_some());
         assert!(!r.link_up(Some("v1.1.0".into()), None), "too old");
         assert_eq!(r.link().state, LinkState::Down);
+    }
+
+    #[tokio::test]
+    async fn path_health_follows_received_bytes() {
+        use crate::cameras::{CameraRegistry, NoDevices};
+        use crate::clock::ManualClock;
+        use crate::media::ffmpeg::Ffmpeg;
+        use crate::media::frame_health::HealthState;
+        let events = EventBus::new_for_tests();
+        let clock = ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
+        let cameras = CameraRegistry::new(
+            &crate::cameras::tests::virtual_config(&["camera0"]),
+            Arc::new(NoDevices),
+            Ffmpeg::default(),
+            events.clone(),
+            clock.clone(),
+        );
+        let client = MediamtxClient::new("http://127.0.0.1:1", super::super::client::ApiAuth::None).expect("client");
+        let r = Reconciler::new(client, cameras, events, clock.clone(), PathSettings::default());
+        let path = |available: bool, received: u64| PathState {
+            name: "camera0".into(),
+            available: Some(available),
+            inbound_bytes: Some(received),
+            ..PathState::default()
+        };
+        r.update_runtime(vec![path(false, 0)]);
+        assert_eq!(r.path_health("camera0"), None, "no publisher: no pipeline");
+        assert_eq!(r.path_health("unknown"), None);
+
+        clock.advance(Duration::from_secs(1));
+        r.update_runtime(vec![path(true, 500)]);
+        let h = r.path_health("camera0").expect("available");
+        assert_eq!(
+            (h.state, h.last_frame_at, h.measured_fps),
+            (HealthState::Ok, None, None)
+        );
+        clock.advance(Duration::from_secs(1));
+        r.update_runtime(vec![path(true, 900)]);
+        let h = r.path_health("camera0").expect("available");
+        assert_eq!(h.state, HealthState::Ok);
+        assert_eq!(h.last_frame_at, Some(time::macros::datetime!(2025-01-15 14:30:02 UTC)));
+        assert_eq!(h.measured_fps, None, "MediaMTX has no frame counter");
+
+        // The counter stops growing: stalled once the last growth is older than 5 s.
+        for _ in 0..5 {
+            clock.advance(Duration::from_secs(1));
+            r.update_runtime(vec![path(true, 900)]);
+        }
+        assert_eq!(r.path_health("camera0").map(|h| h.state), Some(HealthState::Ok));
+        clock.advance(Duration::from_secs(1));
+        r.update_runtime(vec![path(true, 900)]);
+        let h = r.path_health("camera0").expect("available");
+        assert_eq!(h.state, HealthState::Stalled);
+        assert_eq!(h.last_frame_at, Some(time::macros::datetime!(2025-01-15 14:30:02 UTC)));
+
+        clock.advance(Duration::from_secs(1));
+        r.update_runtime(vec![path(true, 1000)]);
+        assert_eq!(r.path_health("camera0").map(|h| h.state), Some(HealthState::Ok));
+        r.update_runtime(vec![path(false, 0)]);
+        assert_eq!(r.path_health("camera0"), None, "the publisher went away");
     }
 
     #[test]
