@@ -2,12 +2,14 @@
 //!
 //! Status and readiness come from the health monitor's latest results (no check runs on a request); host
 //! figures are read on the blocking pool by `health::host`. Camera, recording and stream figures come from
-//! [`media_metrics`], the one place the camera registry, recorder and MediaMTX services plug into.
+//! [`media_metrics`], the one place the camera registry, recorder and MediaMTX services plug into; a camera's
+//! frame health from [`camera_health`].
 
 use crate::clock::format_timestamp;
 use crate::config::{Config, RecordingBackend};
 use crate::health::CameraMonitorSnapshot;
 use crate::health::host::HostMetrics;
+use crate::media::frame_health::{FrameHealth, judge};
 use crate::rpc::call::Call;
 use crate::{Error, app::AppState};
 use camera_api::types::{
@@ -38,7 +40,7 @@ pub async fn get_metrics(call: Call, _params: Map<String, Value>) -> crate::Resu
     let app = &call.app;
     let host = app.health.host_metrics().await;
     let live_tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks() as u64;
-    let (camera_metrics, recording_metrics, stream_metrics) = media_metrics(app);
+    let (camera_metrics, recording_metrics, stream_metrics) = media_metrics(app).await;
     let system_metrics = system_metrics(&host, live_tasks, app.connections.len() as u64);
     to_value(GetMetricsResult {
         timestamp: format_timestamp(app.clock.now()),
@@ -72,23 +74,50 @@ fn system_metrics(host: &HostMetrics, live_tasks: u64, open_connections: u64) ->
     }
 }
 
-/// Camera, recording and stream figures of `get_metrics`. The camera registry, the recorder and the
-/// MediaMTX client fill these in as they land; until then this reports only what is known — camera counts
-/// from the health monitor's camera probe — and zero recordings and streams (none can exist yet).
-fn media_metrics(app: &AppState) -> (CameraMetrics, RecordingMetrics, StreamMetricsSummary) {
+/// Camera, recording and stream figures of `get_metrics`: cameras from the registry (counts from the health
+/// monitor's camera probe), recordings from the recorder (the sizes of running recordings' files are read on
+/// the blocking pool), streams from MediaMTX (empty in the standalone backend).
+async fn media_metrics(app: &AppState) -> (CameraMetrics, RecordingMetrics, StreamMetricsSummary) {
+    let recording_metrics = RecordingMetrics {
+        active_recordings: app.recorder.active_count() as u64,
+        recordings_started_total: app.recorder.recordings_started_total(),
+        bytes_written_total: app.recorder.bytes_written_total().await,
+    };
     (
         camera_metrics(app, &app.health.cameras()),
-        RecordingMetrics {
-            active_recordings: app.recorder.active_count() as u64,
-            ..RecordingMetrics::default()
-        },
+        recording_metrics,
         app.streaming.as_ref().map(|s| s.summary()).unwrap_or_default(),
     )
 }
 
-/// One entry per known camera: identity and status from the registry, formats from its capabilities, and
-/// `health.state` `ok` while a recording pipeline runs for it, else `idle` (frame timing is not measured, so
-/// `last_frame_at` and `measured_fps` stay `null`).
+/// A camera's frame health (API.md §4.7 `health`), from the first pipeline that can tell:
+/// 1. its recording, when the engine measures frames (standalone: ffmpeg's frame counter — `last_frame_at`
+///    and `measured_fps`);
+/// 2. its MediaMTX path, when available (received bytes growing; `measured_fps` `null`);
+/// 3. its recording without a frame signal (MediaMTX engine while the path is not available): `ok` for the
+///    first 5 s, then `stalled`, no figures;
+/// 4. otherwise no pipeline: `idle`.
+fn camera_health(app: &AppState, device: &str) -> FrameHealth {
+    app.recorder
+        .frame_health(device)
+        .or_else(|| app.streaming.as_ref()?.reconciler().path_health(device))
+        .or_else(|| {
+            let since = app.recorder.running_since(device)?;
+            Some(judge(app.clock.elapsed(), since, None, None))
+        })
+        .unwrap_or_else(FrameHealth::idle)
+}
+
+fn wire_health(health: FrameHealth) -> CameraHealth {
+    CameraHealth {
+        state: health.state.as_str().to_owned(),
+        last_frame_at: health.last_frame_at.map(format_timestamp),
+        measured_fps: health.measured_fps,
+    }
+}
+
+/// One entry per known camera: identity and status from the registry, formats from its capabilities, frame
+/// health from [`camera_health`].
 fn camera_metrics(app: &AppState, snapshot: &CameraMonitorSnapshot) -> CameraMetrics {
     let now = format_timestamp(app.clock.now());
     let started = format_timestamp(app.started_at);
@@ -117,7 +146,6 @@ fn camera_metrics(app: &AppState, snapshot: &CameraMonitorSnapshot) -> CameraMet
                         .collect()
                 })
                 .unwrap_or_default();
-            let recording = app.recorder.status(&camera.device).active;
             let entry = CameraMetricsEntry {
                 path: camera.device.clone(),
                 name: camera.name.clone(),
@@ -126,11 +154,7 @@ fn camera_metrics(app: &AppState, snapshot: &CameraMonitorSnapshot) -> CameraMet
                 device_num,
                 last_seen: if connected { now.clone() } else { started.clone() },
                 formats,
-                health: CameraHealth {
-                    state: if recording { "ok" } else { "idle" }.to_owned(),
-                    last_frame_at: None,
-                    measured_fps: None,
-                },
+                health: wire_health(camera_health(app, &camera.device)),
             };
             (camera.device, entry)
         })
@@ -227,6 +251,27 @@ mod tests {
         config.recording.backend = RecordingBackend::Auto;
         config.mediamtx.enabled = false;
         assert_eq!(active_backend(&config), "standalone");
+    }
+
+    #[test]
+    fn health_on_the_wire() {
+        let idle = wire_health(FrameHealth::idle());
+        assert_eq!(
+            (idle.state.as_str(), idle.last_frame_at, idle.measured_fps),
+            ("idle", None, None)
+        );
+        let ok = wire_health(judge(
+            std::time::Duration::from_secs(3),
+            std::time::Duration::ZERO,
+            Some(crate::media::frame_health::LastFrame {
+                at: std::time::Duration::from_secs(2),
+                wall: time::macros::datetime!(2025-01-15 14:29:59.96789 UTC),
+            }),
+            Some(29.9),
+        ));
+        assert_eq!(ok.state, "ok");
+        assert_eq!(ok.last_frame_at.as_deref(), Some("2025-01-15T14:29:59.967Z"));
+        assert_eq!(ok.measured_fps, Some(29.9));
     }
 
     #[test]

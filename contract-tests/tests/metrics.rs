@@ -1,0 +1,110 @@
+//! `get_metrics` (API.md §4.7) while a camera records, black-box against the standalone ffmpeg backend and the
+//! default virtual camera (320x240 at 10 fps): the camera's frame health (`ok` with a measured rate and the time
+//! of the last frame while it records, `idle` with nulls after), and the recording figures
+//! (`active_recordings`, `recordings_started_total`, `bytes_written_total`). Every wait polls with a deadline.
+
+use contract_tests::{TestServer, WsClient, is_rfc3339_ms, parse_ts_millis};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn standalone() -> Value {
+    json!({"recording": {"backend": "ffmpeg"}, "mediamtx": {"enabled": false}})
+}
+
+/// Calls `get_metrics` every 100 ms until `done` accepts a result (returned), panicking after `limit` with
+/// the last result.
+async fn metrics_until(ws: &mut WsClient, limit: Duration, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let r = ws.result("get_metrics", Value::Null).await;
+        if done(&r) {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no get_metrics result with {what} within {limit:?}; last: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn health(r: &Value) -> &Value {
+    &r["camera_metrics"]["cameras"]["camera0"]["health"]
+}
+
+#[tokio::test]
+async fn a_recording_camera_reports_frames_and_bytes_and_is_idle_after_the_stop() {
+    let server = TestServer::start(standalone()).await;
+    let mut admin = server.ws_as(&server.jwt("metrics", "admin", 3600)).await;
+
+    let before = admin.result("get_metrics", Value::Null).await;
+    assert_eq!(
+        *health(&before),
+        json!({"state": "idle", "last_frame_at": null, "measured_fps": null}),
+        "{before}"
+    );
+    assert_eq!(before["recording_metrics"]["active_recordings"], 0, "{before}");
+    assert_eq!(before["recording_metrics"]["recordings_started_total"], 0, "{before}");
+    assert_eq!(before["recording_metrics"]["bytes_written_total"], 0, "{before}");
+
+    let started = admin.result("start_recording", json!({"device": "camera0"})).await;
+    assert_eq!(started["status"], "RECORDING", "{started}");
+
+    // The rate needs a few of ffmpeg's progress reports; the window is 5 s.
+    let during = metrics_until(&mut admin, Duration::from_secs(20), "camera0 ok at about 10 fps", |r| {
+        let h = health(r);
+        h["state"] == "ok"
+            && h["measured_fps"]
+                .as_f64()
+                .is_some_and(|fps| (5.0..=15.0).contains(&fps))
+    })
+    .await;
+    let h = health(&during);
+    let last_frame_at = h["last_frame_at"]
+        .as_str()
+        .unwrap_or_else(|| panic!("last_frame_at: {during}"));
+    assert!(is_rfc3339_ms(last_frame_at), "{during}");
+    let (last_ms, now_ms) = (
+        parse_ts_millis(last_frame_at).unwrap_or_default(),
+        parse_ts_millis(during["timestamp"].as_str().unwrap_or_default()).unwrap_or_default(),
+    );
+    assert!(
+        last_ms <= now_ms && now_ms - last_ms <= 5_000,
+        "the last frame is recent and not in the future: {during}"
+    );
+    let fps = h["measured_fps"].as_f64().unwrap_or_default();
+    assert_eq!((fps * 10.0).round() / 10.0, fps, "one decimal: {during}");
+    let rec = &during["recording_metrics"];
+    assert_eq!(rec["active_recordings"], 1, "{during}");
+    assert!(
+        rec["recordings_started_total"].as_u64().is_some_and(|n| n >= 1),
+        "{during}"
+    );
+    assert!(rec["bytes_written_total"].as_u64().is_some_and(|n| n > 0), "{during}");
+    // The other cameras do not record.
+    for (id, camera) in during["camera_metrics"]["cameras"].as_object().into_iter().flatten() {
+        if id != "camera0" {
+            assert_eq!(camera["health"]["state"], "idle", "{id}: {during}");
+        }
+    }
+
+    let stopped = admin.result("stop_recording", json!({"device": "camera0"})).await;
+    let file_size = stopped["file_size"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("file_size: {stopped}"));
+    assert!(file_size > 0, "{stopped}");
+
+    let after = admin.result("get_metrics", Value::Null).await;
+    assert_eq!(
+        *health(&after),
+        json!({"state": "idle", "last_frame_at": null, "measured_fps": null}),
+        "no pipeline after the stop: {after}"
+    );
+    let rec = &after["recording_metrics"];
+    assert_eq!(rec["active_recordings"], 0, "{after}");
+    assert_eq!(rec["recordings_started_total"], 1, "{after}");
+    assert!(
+        rec["bytes_written_total"].as_u64().is_some_and(|n| n >= file_size),
+        "bytes_written_total counts the finished recording ({file_size} bytes): {after}"
+    );
+}
