@@ -11,7 +11,7 @@
 //! - **Keepalive**: sends a WebSocket Ping every interval and declares the connection dead after three
 //!   intervals without any frame from the server.
 //!
-//! Calls in flight are bounded by a semaphore; a call dropped before its response (timeout) removes itself
+//! Calls in flight are bounded (a call waits for room in the pending map); a call dropped before its response (timeout) removes itself
 //! from the pending map. When the connection ends, every pending call fails with a transport error (an
 //! [`crate::ErrorKind::Connection`] error in the SDK) and [`WsRpc::on_disconnect`] resolves.
 
@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -35,7 +36,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -76,7 +77,6 @@ type Reply = Result<Payload, ClientError>;
 pub(crate) struct WsRpc {
     inner: Arc<Inner>,
     out: mpsc::Sender<Message>,
-    permits: Semaphore,
     next_id: AtomicU64,
     max_request: usize,
     /// Reader and keepalive; aborted on drop (the writer ends by itself once it sent the Close frame).
@@ -87,6 +87,10 @@ pub(crate) struct WsRpc {
 #[derive(Debug)]
 struct Inner {
     pending: Mutex<Pending>,
+    /// Most calls in the pending map at once.
+    max_in_flight: usize,
+    /// Wakes calls waiting for room in the pending map.
+    room: Notify,
     connected: AtomicBool,
     /// Why the connection ended, once it has.
     ended: watch::Sender<Option<String>>,
@@ -96,9 +100,32 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct Pending {
-    calls: HashMap<u64, oneshot::Sender<Reply>>,
+    calls: HashMap<u64, oneshot::Sender<Reply>, BuildHasherDefault<IdHasher>>,
+    /// Calls waiting for room (only then does a completed call notify).
+    waiting: usize,
     /// Set once the connection ended: no call may register any more.
     ended: Option<String>,
+}
+
+/// Fibonacci hashing of the call ids, far cheaper than SipHash. Only ids this client chose are inserted, so
+/// a server cannot flood one bucket.
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// One incoming frame; only the members the SDK routes on, borrowed from the frame.
@@ -156,6 +183,8 @@ impl WsRpc {
         let (out, rx) = mpsc::channel(in_flight.saturating_add(8));
         let inner = Arc::new(Inner {
             pending: Mutex::new(Pending::default()),
+            max_in_flight: in_flight,
+            room: Notify::new(),
             connected: AtomicBool::new(true),
             ended: watch::channel(None).0,
             frames: AtomicU64::new(0),
@@ -168,7 +197,6 @@ impl WsRpc {
         WsRpc {
             inner,
             out,
-            permits: Semaphore::new(in_flight),
             next_id: AtomicU64::new(1),
             max_request: options.max_message_bytes as usize,
             tasks,
@@ -198,9 +226,8 @@ impl WsRpc {
                 self.max_request
             )));
         }
-        let _slot = self.permits.acquire().await.map_err(|_| self.inner.lost())?;
         let (tx, rx) = oneshot::channel();
-        self.inner.register(id, tx)?;
+        self.inner.register(id, tx).await?;
         let mut forget = Forget {
             inner: &self.inner,
             id: Some(id),
@@ -276,6 +303,16 @@ impl ClientT for WsRpc {
     }
 }
 
+/// Counts a call waiting for room in the pending map while it waits (also when it is dropped waiting).
+struct Waiting<'a>(&'a Inner);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.0.pending();
+        pending.waiting = pending.waiting.saturating_sub(1);
+    }
+}
+
 /// Removes a call from the pending map if it is dropped (timed out) before its response arrived.
 struct Forget<'a> {
     inner: &'a Inner,
@@ -285,7 +322,9 @@ struct Forget<'a> {
 impl Drop for Forget<'_> {
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.inner.pending().calls.remove(&id);
+            let mut pending = self.inner.pending();
+            pending.calls.remove(&id);
+            self.inner.made_room(&pending);
         }
     }
 }
@@ -301,13 +340,34 @@ impl Inner {
         disconnected(reason.as_deref().unwrap_or("connection closed"))
     }
 
-    fn register(&self, id: u64, tx: oneshot::Sender<Reply>) -> Result<(), ClientError> {
-        let mut pending = self.pending();
-        if let Some(reason) = &pending.ended {
-            return Err(disconnected(reason));
+    /// Adds a call to the pending map, waiting while it holds `max_in_flight` calls.
+    async fn register(&self, id: u64, tx: oneshot::Sender<Reply>) -> Result<(), ClientError> {
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            {
+                let mut pending = self.pending();
+                if let Some(reason) = &pending.ended {
+                    return Err(disconnected(reason));
+                }
+                if pending.calls.len() < self.max_in_flight {
+                    pending.calls.insert(id, tx);
+                    return Ok(());
+                }
+                // Registered as a waiter before the lock is released, so no wake-up is missed.
+                room.as_mut().enable();
+                pending.waiting += 1;
+            }
+            let _waiting = Waiting(self);
+            room.await;
         }
-        pending.calls.insert(id, tx);
-        Ok(())
+    }
+
+    /// After a call left the pending map: lets one waiting call in.
+    fn made_room(&self, pending: &Pending) {
+        if pending.waiting > 0 {
+            self.room.notify_one();
+        }
     }
 
     /// Marks the connection ended (first reason wins) and fails every pending call.
@@ -320,6 +380,7 @@ impl Inner {
             pending.ended = Some(reason.clone());
             std::mem::take(&mut pending.calls)
         };
+        self.room.notify_waiters();
         self.connected.store(false, Ordering::Release);
         for (_, tx) in calls {
             let _ = tx.send(Err(disconnected(&reason)));
@@ -363,10 +424,14 @@ impl Inner {
             };
             (id, reply)
         };
-        let Some(tx) = self.pending().calls.remove(&id) else {
-            // Its caller gave up (timed out) already.
-            return;
+        let tx = {
+            let mut pending = self.pending();
+            let tx = pending.calls.remove(&id);
+            self.made_room(&pending);
+            tx
         };
+        // None: its caller gave up (timed out) already.
+        let Some(tx) = tx else { return };
         let _ = tx.send(reply.map(|range| match range {
             Some(result) => Payload { frame, result },
             None => Payload {
@@ -660,6 +725,6 @@ mod tests {
         assert!(third_held, "a third call was sent beyond max_in_flight");
         // The abandoned calls (dropped by select) left nothing behind.
         assert!(rpc.inner.pending().calls.is_empty());
-        assert_eq!(rpc.permits.available_permits(), 2);
+        assert_eq!(rpc.inner.pending().waiting, 0);
     }
 }

@@ -87,10 +87,15 @@ pub fn parse_params(text: Option<&str>) -> Result<Option<Map<String, Value>>, Cl
 
 async fn caller(client: Client, method: String, params: Option<Map<String, Value>>, until: Instant) -> Sample {
     let mut sample = Sample::default();
-    while Instant::now() < until {
-        let t0 = Instant::now();
-        match client.call_raw(&method, params.clone()).await {
-            Ok(_) => sample.latencies_us.push(t0.elapsed().as_micros() as u64),
+    // One clock read per call: the end of one call is the start of the next.
+    let mut t0 = Instant::now();
+    while t0 < until {
+        let result = client.call_raw(&method, params.clone()).await;
+        let t1 = Instant::now();
+        let took = t1.saturating_duration_since(t0);
+        t0 = t1;
+        match result {
+            Ok(_) => sample.latencies_us.push(took.as_micros() as u64),
             Err(e) => {
                 let reason = e
                     .reason()
@@ -99,6 +104,7 @@ async fn caller(client: Client, method: String, params: Option<Map<String, Value
                 *sample.errors.entry(reason).or_default() += 1;
                 if e.kind() == ErrorKind::Connection {
                     tokio::time::sleep(Duration::from_millis(50)).await;
+                    t0 = Instant::now();
                 }
             }
         }
