@@ -1,6 +1,7 @@
 //! End-to-end tests against the real `camera-service` binary (see `support/server.rs`): connect and
 //! authenticate (API key, JWT), typed calls, typed errors, event subscriptions restored after the server
-//! restarts, key revocation, wss with a custom CA or without verification, and downloads.
+//! restarts (and notifications again within 2 s of a restarted server being back), key revocation, wss with a
+//! custom CA or without verification, and downloads.
 //!
 //! Methods the server does not implement yet answer -32050 `not_implemented`; the tests that need them
 //! return early with a note, so they start checking as soon as the server lands them.
@@ -397,4 +398,52 @@ async fn without_reconnect_a_lost_connection_closes_the_client() {
     .await;
     assert_eq!(closed, Ok(true), "state {:?}", client.state());
     assert!(matches!(client.ping().await, Err(SdkError::Closed(Some(_)))));
+}
+
+/// Issue #5: with the default reconnect policy, notifications flow again within 2 s of a restarted server
+/// being back (it is restarted off the runtime, so the client notices the loss while it happens).
+#[tokio::test]
+async fn notifications_flow_again_within_two_seconds_of_a_restart() {
+    let mut server = TestServer::start();
+    let client = Client::connect_with(
+        &server.ws_url(),
+        Credentials::api_key(&server.admin_key),
+        ClientOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let mut deleted = match client.subscribe(&["file.deleted"], None).await {
+        Ok(stream) => stream,
+        Err(e) => return assert!(not_implemented(&e), "subscribe: {e}"),
+    };
+    let shot = match until_ready(|| client.take_snapshot("camera0".into(), None, None, None, None, None)).await {
+        Ok(shot) => shot,
+        Err(e) => return assert!(not_implemented(&e), "take_snapshot: {e}"),
+    };
+    server = tokio::task::spawn_blocking(move || {
+        server.restart();
+        server
+    })
+    .await
+    .unwrap_or_else(|e| panic!("restart: {e}"));
+    let back = std::time::Instant::now();
+    let deleting = until_ready(|| client.delete_snapshot(shot.filename.clone())).await;
+    assert!(deleting.is_ok(), "delete_snapshot after the restart: {deleting:?}");
+    let first = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = deleted.next().await {
+            if event.params["filename"].as_str() == Some(shot.filename.as_str()) {
+                return Some(back.elapsed());
+            }
+        }
+        None
+    })
+    .await;
+    let Ok(Some(took)) = first else {
+        panic!("no file.deleted after the restart; state {:?}", client.state())
+    };
+    assert!(
+        took < Duration::from_secs(2),
+        "first notification {took:?} after the server was back"
+    );
+    drop(server);
 }
