@@ -179,7 +179,8 @@ impl WsRpc {
     fn start(ws: Ws, options: &ClientOptions, events: broadcast::Sender<Arc<Event>>) -> WsRpc {
         let in_flight = options.max_in_flight.max(1);
         let (sink, stream) = ws.split();
-        // Room for every call in flight plus a few control frames, so a caller holding a slot never waits here.
+        // Room for every call in flight plus a few control frames: a registered call rarely waits here (only
+        // behind frames of calls that timed out before the writer took them).
         let (out, rx) = mpsc::channel(in_flight.saturating_add(8));
         let inner = Arc::new(Inner {
             pending: Mutex::new(Pending::default()),
