@@ -399,6 +399,49 @@ impl WsClient {
         self.closed.as_ref()
     }
 
+    /// Calls `method` every 50 ms until `done` accepts the whole response, which is returned; panics with the
+    /// last response after `limit`.
+    pub async fn call_until(
+        &mut self,
+        method: &str,
+        params: Value,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let resp = self.call(method, params.clone()).await;
+            if done(&resp) {
+                return resp;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{method}: condition not met within {limit:?}; last response: {resp}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Calls `method` until it succeeds and `done` accepts its result, which is returned (see
+    /// [`WsClient::call_until`]).
+    pub async fn result_until(
+        &mut self,
+        method: &str,
+        params: Value,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let resp = self
+            .call_until(method, params, limit, |r| r.get("result").is_some_and(&done))
+            .await;
+        resp["result"].clone()
+    }
+
+    /// Calls `method` until it succeeds; returns the result (see [`WsClient::call_until`]).
+    pub async fn result_within(&mut self, method: &str, params: Value, limit: Duration) -> Value {
+        self.result_until(method, params, limit, |_| true).await
+    }
+
     /// Waits for a notification with method `method` and removes it from the buffer.
     pub async fn notification(&mut self, method: &str, limit: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + limit;

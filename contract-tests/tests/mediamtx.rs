@@ -293,7 +293,8 @@ fn mediamtx_config(double: &MediamtxDouble, extra: Value) -> Value {
 /// An admin connection, once the readiness gate is open (`/health/ready` can turn 200 a moment before it).
 async fn admin(server: &TestServer) -> WsClient {
     let mut ws = server.ws_as(&server.jwt("mtx-admin", "admin", 3600)).await;
-    until_ok(&mut ws, "get_camera_list", json!({}), Duration::from_secs(10)).await;
+    ws.result_within("get_camera_list", json!({}), Duration::from_secs(10))
+        .await;
     ws
 }
 
@@ -303,44 +304,6 @@ async fn wait_configured(double: &MediamtxDouble, names: &[&str]) {
         names.iter().all(|n| have.iter().any(|h| h == n)).then_some(())
     })
     .await;
-}
-
-/// Calls `method` every 50 ms until it succeeds; panics after `limit`.
-async fn until_ok(ws: &mut WsClient, method: &str, params: Value, limit: Duration) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let resp = ws.call(method, params.clone()).await;
-        if let Some(result) = resp.get("result") {
-            return result.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{method} still failing after {limit:?}: {resp}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Calls `method` until `pred` holds for its result; panics after `limit`.
-async fn until_result(
-    ws: &mut WsClient,
-    method: &str,
-    params: Value,
-    limit: Duration,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let result = ws.result(method, params.clone()).await;
-        if pred(&result) {
-            return result;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{method}: condition not met after {limit:?}: {result}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn expected_publisher() -> &'static str {
@@ -607,7 +570,7 @@ async fn killed_mediamtx_fails_fast_and_recovers() {
     );
 
     double.revive().await;
-    until_ok(&mut ws, "get_streams", json!({}), Duration::from_secs(5)).await;
+    ws.result_within("get_streams", json!({}), Duration::from_secs(5)).await;
     wait_configured(&double, &["camera0", "door"]).await;
     poll_until(Duration::from_secs(15), "mediamtx component recovered", || async {
         let c = component(&server.http().health("/health/detailed").await.json(), "mediamtx");
@@ -644,7 +607,7 @@ async fn forced_backend_waits_for_mediamtx_and_recovers_when_it_appears() {
     })
     .await;
     wait_configured(&double, &["camera0"]).await;
-    until_ok(&mut ws, "get_streams", json!({}), Duration::from_secs(5)).await;
+    ws.result_within("get_streams", json!({}), Duration::from_secs(5)).await;
     assert_no_violations(&double);
 }
 
@@ -716,19 +679,20 @@ async fn streaming_pins_with_real_readiness_and_counts_viewers() {
         (json!(true), json!(1), json!("rtspSession"))
     );
     assert!(cam["bytes_sent"].as_u64().is_some(), "{cam}");
-    let status = until_result(
-        &mut ws,
-        "get_camera_status",
-        json!({"device": "camera0"}),
-        Duration::from_secs(5),
-        |s| s["metrics"]["readers"] == 1,
-    )
-    .await;
+    let status = ws
+        .result_until(
+            "get_camera_status",
+            json!({"device": "camera0"}),
+            Duration::from_secs(5),
+            |s| s["metrics"]["readers"] == 1,
+        )
+        .await;
     assert_eq!(status["streaming"], true);
-    let metrics = until_result(&mut ws, "get_metrics", json!({}), Duration::from_secs(5), |m| {
-        m["stream_metrics"]["total_viewers"] == 1
-    })
-    .await;
+    let metrics = ws
+        .result_until("get_metrics", json!({}), Duration::from_secs(5), |m| {
+            m["stream_metrics"]["total_viewers"] == 1
+        })
+        .await;
     assert_eq!(
         metrics["stream_metrics"],
         json!({"active_streams": 1, "total_streams": 2, "total_viewers": 1})
@@ -953,7 +917,7 @@ async fn managed_mode_runs_restarts_and_stops_mediamtx() {
     })
     .await;
     poll_until(Duration::from_secs(10), "camera0 configured again", configured).await;
-    until_ok(&mut ws, "get_streams", json!({}), Duration::from_secs(5)).await;
+    ws.result_within("get_streams", json!({}), Duration::from_secs(5)).await;
 
     // Shutdown stops it.
     server.signal(libc::SIGTERM);

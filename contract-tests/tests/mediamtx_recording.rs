@@ -38,35 +38,9 @@ async fn server(double: &MediamtxDouble, extra: Value) -> TestServer {
 /// An operator connection, once the service answers camera calls.
 async fn operator(server: &TestServer) -> WsClient {
     let mut ws = server.ws_as(&server.jwt("mtx-rec", "operator", 3600)).await;
-    until_ok(&mut ws, "get_camera_list", json!({}), Duration::from_secs(10)).await;
+    ws.result_within("get_camera_list", json!({}), Duration::from_secs(10))
+        .await;
     ws
-}
-
-/// Calls `method` every 50 ms until `pred` holds for its response; panics after `limit`.
-async fn until(
-    ws: &mut WsClient,
-    method: &str,
-    params: Value,
-    limit: Duration,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let resp = ws.call(method, params.clone()).await;
-        if pred(&resp) {
-            return resp;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{method}: condition not met after {limit:?}: {resp}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Calls `method` until it succeeds; its result.
-async fn until_ok(ws: &mut WsClient, method: &str, params: Value, limit: Duration) -> Value {
-    until(ws, method, params, limit, |r| r.get("result").is_some()).await["result"].clone()
 }
 
 fn recordings_dir(server: &TestServer) -> PathBuf {
@@ -189,18 +163,18 @@ async fn start_turns_record_on_with_a_keepalive_and_stop_turns_it_off() {
     assert!(second > first, "{second} after {first}");
 
     // list_recordings shows the files from disk.
-    let listed = until(
-        &mut ws,
-        "list_recordings",
-        json!({"device": "camera0"}),
-        Duration::from_secs(10),
-        |r| {
-            let files = r["result"]["files"].as_array().cloned().unwrap_or_default();
-            let has = |name: &str| files.iter().any(|f| f["filename"] == name);
-            has(&first) && has(&second)
-        },
-    )
-    .await["result"]
+    let listed = ws
+        .call_until(
+            "list_recordings",
+            json!({"device": "camera0"}),
+            Duration::from_secs(10),
+            |r| {
+                let files = r["result"]["files"].as_array().cloned().unwrap_or_default();
+                let has = |name: &str| files.iter().any(|f| f["filename"] == name);
+                has(&first) && has(&second)
+            },
+        )
+        .await["result"]
         .clone();
     let item = listed["files"]
         .as_array()
@@ -316,13 +290,9 @@ async fn stop_while_mediamtx_is_down_fails_and_the_recording_goes_on() {
 
     double.revive().await;
     wait_record(&double, true, "record re-applied once MediaMTX is back").await;
-    let stopped = until_ok(
-        &mut ws,
-        "stop_recording",
-        json!({"device": "camera0"}),
-        Duration::from_secs(10),
-    )
-    .await;
+    let stopped = ws
+        .result_within("stop_recording", json!({"device": "camera0"}), Duration::from_secs(10))
+        .await;
     assert_eq!(stopped["filename"], started["filename"], "{stopped}");
     assert_eq!(record_flag(&double), false);
     wait_readers(&double, 0, "the keepalive reader gone").await;
@@ -402,14 +372,14 @@ async fn a_recording_resumes_after_the_service_is_killed() {
     let server = server.restart().await;
     let mut ws = operator(&server).await;
     // Resumed in the background after start-up: active again, the flag back on, a keepalive again.
-    let status = until(
-        &mut ws,
-        "get_camera_status",
-        json!({"device": "camera0"}),
-        Duration::from_secs(15),
-        |r| r["result"]["recording"]["active"] == true,
-    )
-    .await["result"]
+    let status = ws
+        .call_until(
+            "get_camera_status",
+            json!({"device": "camera0"}),
+            Duration::from_secs(15),
+            |r| r["result"]["recording"]["active"] == true,
+        )
+        .await["result"]
         .clone();
     assert_eq!(
         status["recording"]["filename"],

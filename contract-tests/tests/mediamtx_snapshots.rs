@@ -27,18 +27,13 @@ async fn a_running_path_is_read_first_then_the_source() {
     .await;
 
     let _viewer = double.add_reader("camera0").expect("camera0 is configured");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = ws.call("get_stream_status", json!({"device": "camera0"})).await;
-        if status["result"]["ready"] == true {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the service never saw camera0 ready: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ws.result_until(
+        "get_stream_status",
+        json!({"device": "camera0"}),
+        Duration::from_secs(10),
+        |status| status["ready"] == true,
+    )
+    .await;
 
     let mut snapper = server.ws_as(&token).await;
     let snapshot = tokio::spawn(async move { snapper.call("take_snapshot", json!({"device": "camera0"})).await });

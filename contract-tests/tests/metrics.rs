@@ -7,29 +7,12 @@
 //! deadline.
 
 use contract_tests::mediamtx_double::MediamtxDouble;
-use contract_tests::{TestServer, WsClient, is_rfc3339_ms, parse_ts_millis, poll_until};
+use contract_tests::{TestServer, is_rfc3339_ms, parse_ts_millis, poll_until};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 fn standalone() -> Value {
     json!({"recording": {"backend": "ffmpeg"}, "mediamtx": {"enabled": false}})
-}
-
-/// Calls `get_metrics` every 100 ms until `done` accepts a result (returned), panicking after `limit` with
-/// the last result.
-async fn metrics_until(ws: &mut WsClient, limit: Duration, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let r = ws.result("get_metrics", Value::Null).await;
-        if done(&r) {
-            return r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no get_metrics result with {what} within {limit:?}; last: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn health(r: &Value) -> &Value {
@@ -55,14 +38,15 @@ async fn a_recording_camera_reports_frames_and_bytes_and_is_idle_after_the_stop(
     assert_eq!(started["status"], "RECORDING", "{started}");
 
     // The rate needs a few of ffmpeg's progress reports; the window is 5 s.
-    let during = metrics_until(&mut admin, Duration::from_secs(20), "camera0 ok at about 10 fps", |r| {
-        let h = health(r);
-        h["state"] == "ok"
-            && h["measured_fps"]
-                .as_f64()
-                .is_some_and(|fps| (5.0..=15.0).contains(&fps))
-    })
-    .await;
+    let during = admin
+        .result_until("get_metrics", Value::Null, Duration::from_secs(20), |r| {
+            let h = health(r);
+            h["state"] == "ok"
+                && h["measured_fps"]
+                    .as_f64()
+                    .is_some_and(|fps| (5.0..=15.0).contains(&fps))
+        })
+        .await;
     let h = health(&during);
     let last_frame_at = h["last_frame_at"]
         .as_str()
@@ -126,20 +110,19 @@ async fn in_the_mediamtx_backend_health_follows_the_path() {
     })
     .await;
     let mut admin = server.ws_as(&server.jwt("metrics", "admin", 3600)).await;
-    metrics_until(&mut admin, Duration::from_secs(10), "camera0 listed and idle", |r| {
-        health(r)["state"] == "idle"
-    })
-    .await;
+    admin
+        .result_until("get_metrics", Value::Null, Duration::from_secs(10), |r| {
+            health(r)["state"] == "idle"
+        })
+        .await;
 
     let started = admin.result("start_recording", json!({"device": "camera0"})).await;
     assert_eq!(started["status"], "RECORDING", "{started}");
-    let during = metrics_until(
-        &mut admin,
-        Duration::from_secs(15),
-        "camera0 ok with a last frame",
-        |r| health(r)["state"] == "ok" && health(r)["last_frame_at"].is_string(),
-    )
-    .await;
+    let during = admin
+        .result_until("get_metrics", Value::Null, Duration::from_secs(15), |r| {
+            health(r)["state"] == "ok" && health(r)["last_frame_at"].is_string()
+        })
+        .await;
     let h = health(&during);
     assert!(h["last_frame_at"].as_str().is_some_and(is_rfc3339_ms), "{during}");
     assert_eq!(
@@ -156,10 +139,11 @@ async fn in_the_mediamtx_backend_health_follows_the_path() {
         .as_u64()
         .unwrap_or_else(|| panic!("file_size: {stopped}"));
     // MediaMTX closes the on-demand publisher 10 s after its last reader left.
-    let after = metrics_until(&mut admin, Duration::from_secs(30), "camera0 idle again", |r| {
-        health(r)["state"] == "idle"
-    })
-    .await;
+    let after = admin
+        .result_until("get_metrics", Value::Null, Duration::from_secs(30), |r| {
+            health(r)["state"] == "idle"
+        })
+        .await;
     assert_eq!(
         *health(&after),
         json!({"state": "idle", "last_frame_at": null, "measured_fps": null}),

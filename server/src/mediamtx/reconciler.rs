@@ -757,22 +757,26 @@ mod tests {
         std::mem::take(&mut *events.log.lock().expect("log"))
     }
 
-    #[tokio::test]
-    async fn runtime_changes_become_events_and_link_changes_are_reported_once() {
+    /// A reconciler of one virtual camera whose MediaMTX never answers, on a manual clock.
+    fn offline_reconciler() -> (Arc<Reconciler>, Arc<EventBus>, Arc<crate::clock::ManualClock>) {
         use crate::cameras::{CameraRegistry, NoDevices};
-        use crate::clock::ManualClock;
-        use crate::media::ffmpeg::Ffmpeg;
         let events = EventBus::new_for_tests();
-        let clock = ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
+        let clock = crate::clock::ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
         let cameras = CameraRegistry::new(
             &crate::cameras::tests::virtual_config(&["camera0"]),
             Arc::new(NoDevices),
-            Ffmpeg::default(),
+            crate::media::ffmpeg::Ffmpeg::default(),
             events.clone(),
             clock.clone(),
         );
         let client = MediamtxClient::new("http://127.0.0.1:1", super::super::client::ApiAuth::None).expect("client");
         let r = Reconciler::new(client, cameras, events.clone(), clock.clone(), PathSettings::default());
+        (r, events, clock)
+    }
+
+    #[tokio::test]
+    async fn runtime_changes_become_events_and_link_changes_are_reported_once() {
+        let (r, events, clock) = offline_reconciler();
         topics(&events);
         assert_eq!(r.ensure_up().map_err(|e| e.reason), Err("mediamtx_unavailable"));
 
@@ -847,21 +851,8 @@ mod tests {
 
     #[tokio::test]
     async fn path_health_follows_received_bytes() {
-        use crate::cameras::{CameraRegistry, NoDevices};
-        use crate::clock::ManualClock;
-        use crate::media::ffmpeg::Ffmpeg;
         use crate::media::frame_health::HealthState;
-        let events = EventBus::new_for_tests();
-        let clock = ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
-        let cameras = CameraRegistry::new(
-            &crate::cameras::tests::virtual_config(&["camera0"]),
-            Arc::new(NoDevices),
-            Ffmpeg::default(),
-            events.clone(),
-            clock.clone(),
-        );
-        let client = MediamtxClient::new("http://127.0.0.1:1", super::super::client::ApiAuth::None).expect("client");
-        let r = Reconciler::new(client, cameras, events, clock.clone(), PathSettings::default());
+        let (r, _events, clock) = offline_reconciler();
         let path = |available: bool, received: u64| PathState {
             name: "camera0".into(),
             available: Some(available),
