@@ -1,4 +1,4 @@
-//! Logging (tracing, text or JSON on stderr) and the per-method RPC metrics.
+//! Logging (tracing, text or JSON on stderr; colours only on a terminal) and the per-method RPC metrics.
 //!
 //! `RpcMetrics` resolves the `camera_service_rpc_requests_total{method,code,transport}` counter for successful
 //! calls and the duration histogram once per method at start, so the hot path does no registry lookup.
@@ -7,6 +7,7 @@ use crate::config::{LogFormat, LoggingConfig};
 use crate::rpc::connection::Transport;
 use metrics::{Counter, Histogram};
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -17,8 +18,10 @@ pub fn init(config: &LoggingConfig) {
         .and_then(|f| EnvFilter::try_new(f).ok())
         .or_else(|| EnvFilter::try_new(&config.level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
+    // Colours only on a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match config.format {
         LogFormat::Json => builder.json().try_init(),
