@@ -164,9 +164,12 @@ struct MediamtxSession {
 }
 
 impl MediamtxSession {
-    /// Undoes a start that produced no file: record flag off (now or when MediaMTX answers), keepalive stopped.
+    /// Undoes a start that produced no file: record flag off (applied now, so the caller's error means nothing
+    /// runs; or, when MediaMTX does not answer, as soon as it does), keepalive stopped.
     async fn abandon(&mut self) {
-        self.reconciler.clear_record(&self.device);
+        if self.reconciler.set_record(&self.device, false).await.is_err() {
+            self.reconciler.clear_record(&self.device);
+        }
         if let Some(keepalive) = self.keepalive.take() {
             keepalive.stop().await;
         }
