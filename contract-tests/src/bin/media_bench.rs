@@ -14,6 +14,10 @@
 //! 4. `start_recording` until the call returns (it returns once the first segment file exists; checked on disk),
 //!    round-robin over 8 virtual cameras so file names of consecutive starts never collide.
 //! 5. RSS of the server and of its ffmpeg children while 8 virtual cameras (640x480, 15 fps) record.
+//! 6. `list_recordings` pages of 50 at random offsets over 100,000 indexed recording files (empty files with
+//!    generated names, four cameras), with and without a device filter, over the wire.
+//! 7. Download of a 200 MB recording over loopback from the page cache (`GET /files/recordings/...`), streamed by
+//!    the client and counted, best and median of 5.
 
 use contract_tests::{TestServer, WsClient};
 use serde_json::{Value, json};
@@ -63,6 +67,8 @@ async fn run(samples: Samples) -> BenchResult<()> {
     hotplug(&samples).await?;
     recording_start(&samples).await?;
     recording_rss(&samples).await?;
+    listing(&samples).await?;
+    download(&samples).await?;
     Ok(())
 }
 
@@ -249,6 +255,107 @@ async fn recording_rss(samples: &Samples) -> BenchResult<()> {
         children.len(),
         mib(ffmpeg_total),
         mib(ffmpeg_total) / children.len().max(1) as f64
+    );
+    Ok(())
+}
+
+async fn listing(samples: &Samples) -> BenchResult<()> {
+    let files = samples.n(100_000, 10_000);
+    let server = start_server(json!({})).await;
+    let dir = recordings_dir(&server)?;
+    let started = Instant::now();
+    for i in 0..files {
+        let (day, rest) = (i / 86_400, i % 86_400);
+        let name = format!(
+            "camera{}_2025-{:02}-{:02}_{:02}-{:02}-{:02}.mp4",
+            i % 4,
+            day / 28 + 1,
+            day % 28 + 1,
+            rest / 3600,
+            rest / 60 % 60,
+            rest % 60
+        );
+        std::fs::File::create(dir.join(name))?;
+    }
+    let mut ws = operator(&server).await;
+    let total = ws
+        .result_until("list_recordings", json!({"limit": 1}), Duration::from_secs(120), |r| {
+            r["total"] == files
+        })
+        .await;
+    println!(
+        "list_recordings: {files} files created and indexed in {:.1} s (total {})",
+        started.elapsed().as_secs_f64(),
+        total["total"]
+    );
+    let pages = samples.n(1_000, 200);
+    for (label, device) in [("no filter", None), ("device filter", Some("camera1"))] {
+        let mut latencies = Vec::with_capacity(pages);
+        let mut offset: u64 = 12_345;
+        for _ in 0..pages {
+            // A fixed pseudo-random walk over the offsets (reproducible runs).
+            offset = (offset * 1_103_515_245 + 12_345) % (files as u64 / 4);
+            let mut params = json!({"limit": 50, "offset": offset});
+            if let Some(device) = device {
+                params["device"] = json!(device);
+            }
+            let began = Instant::now();
+            let page = ws.result("list_recordings", params).await;
+            latencies.push(began.elapsed());
+            if page["files"].as_array().map(Vec::len) != Some(50) {
+                return Err(format!("short page at offset {offset}: {page}").into());
+            }
+        }
+        report(
+            &format!("list_recordings page of 50 over {files} files, {label}"),
+            &mut latencies,
+            &[0.5, 0.95, 0.99],
+        );
+    }
+    Ok(())
+}
+
+async fn download(samples: &Samples) -> BenchResult<()> {
+    const SIZE: usize = 200 * 1000 * 1000;
+    let server = start_server(json!({})).await;
+    let name = "camera0_2025-01-15_14-30-00.mp4";
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(recordings_dir(&server)?.join(name))?;
+        let block = vec![0x5a_u8; 1 << 20];
+        let mut left = SIZE;
+        while left > 0 {
+            let n = left.min(block.len());
+            file.write_all(&block[..n])?;
+            left -= n;
+        }
+    }
+    let mut ws = operator(&server).await;
+    ws.result_within("get_recording_info", json!({"filename": name}), Duration::from_secs(30))
+        .await;
+    let token = server.jwt("media-bench", "viewer", 3600);
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let url = format!("{}/files/recordings/{name}", server.base_url());
+    let mut rates = Vec::new();
+    for _ in 0..samples.n(5, 2) {
+        let began = Instant::now();
+        let mut response = client.get(&url).bearer_auth(&token).send().await?.error_for_status()?;
+        let mut received = 0usize;
+        while let Some(chunk) = response.chunk().await? {
+            received += chunk.len();
+        }
+        let secs = began.elapsed().as_secs_f64();
+        if received != SIZE {
+            return Err(format!("downloaded {received} of {SIZE} bytes").into());
+        }
+        rates.push(SIZE as f64 / secs / 1e6);
+    }
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "download of a 200 MB recording over loopback ({} runs): best {:.0} MB/s, median {:.0} MB/s\n",
+        rates.len(),
+        rates.last().copied().unwrap_or_default(),
+        rates[rates.len() / 2]
     );
     Ok(())
 }
