@@ -441,6 +441,12 @@ pub struct BenchArgs {
     /// Requests in flight per connection (pipeline depth)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub depth: u32,
+    /// Seconds of the same load before measuring (connections warm, buffers grown); not counted
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+    /// Pin the load generator to this CPU core (like `taskset -c N`), for comparable figures
+    #[arg(long, value_name = "CORE")]
+    pub cpu: Option<usize>,
 }
 
 /// `camctl completions …`

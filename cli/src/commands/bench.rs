@@ -167,14 +167,22 @@ pub async fn run(settings: &Settings, args: &BenchArgs, out: Output) -> Result<(
         method: args.method.clone(),
         params,
         duration: Duration::from_secs(args.duration),
+        warmup: Duration::from_secs(args.warmup),
         out,
     };
+    let cpu = args.cpu;
     // The load runs on its own single-threaded runtime (one core, like the foundation benchmark's raw
     // client), not on the CLI's multi-threaded one; pin it with `taskset` for stable figures.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("camctl-bench".to_owned())
         .spawn(move || {
+            if let Some(core) = cpu
+                && let Err(e) = pin_to_core(core)
+            {
+                plan.out
+                    .note(&format!("warning: cannot pin the bench to core {core}: {e}"));
+            }
             let result = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime.block_on(measure(plan)),
                 Err(e) => Err(CliError::Other(format!("cannot start the bench runtime: {e}"))),
@@ -197,23 +205,56 @@ struct Plan {
     method: String,
     params: Option<Map<String, Value>>,
     duration: Duration,
+    warmup: Duration,
     out: Output,
+}
+
+/// Pins the calling thread to one CPU core.
+fn pin_to_core(core: usize) -> std::io::Result<()> {
+    if core >= libc::CPU_SETSIZE as usize {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no such core"));
+    }
+    // SAFETY: cpu_set_t is plain data, CPU_SET stays within it (checked above), and sched_setaffinity only
+    // reads it.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Connects, runs every caller until the deadline, closes; returns the elapsed time and the samples.
 async fn measure(plan: Plan) -> Result<(Duration, Vec<Sample>), CliError> {
     let clients = futures_util::future::try_join_all((0..plan.connections).map(|_| connect(&plan.settings))).await?;
     plan.out.note(&format!(
-        "benchmarking {} over {} connections (depth {}) for {}s",
+        "benchmarking {} over {} connections (depth {}) for {}s after {}s of warm-up",
         plan.method,
         plan.connections,
         plan.depth,
-        plan.duration.as_secs()
+        plan.duration.as_secs(),
+        plan.warmup.as_secs()
     ));
+    if !plan.warmup.is_zero() {
+        run_callers(&clients, &plan, Instant::now() + plan.warmup).await?;
+    }
     let started = Instant::now();
-    let until = started + plan.duration;
+    let samples = run_callers(&clients, &plan, started + plan.duration).await?;
+    let elapsed = started.elapsed();
+    for c in &clients {
+        c.close().await;
+    }
+    Ok((elapsed, samples))
+}
+
+/// Runs `depth` callers on every client until `until`; returns their samples.
+async fn run_callers(clients: &[Client], plan: &Plan, until: Instant) -> Result<Vec<Sample>, CliError> {
     let mut tasks = JoinSet::new();
-    for client in &clients {
+    for client in clients {
         for _ in 0..plan.depth {
             tasks.spawn(caller(client.clone(), plan.method.clone(), plan.params.clone(), until));
         }
@@ -225,11 +266,7 @@ async fn measure(plan: Plan) -> Result<(Duration, Vec<Sample>), CliError> {
             Err(e) => return Err(CliError::Other(format!("a bench task failed: {e}"))),
         }
     }
-    let elapsed = started.elapsed();
-    for c in &clients {
-        c.close().await;
-    }
-    Ok((elapsed, samples))
+    Ok(samples)
 }
 
 #[cfg(test)]
@@ -255,6 +292,8 @@ mod tests {
             method: "ping".into(),
             params: None,
             depth: 1,
+            warmup: 0,
+            cpu: None,
         };
         let a = Sample {
             latencies_us: vec![1000, 3000],
