@@ -53,7 +53,6 @@ impl Client {
     /// failure is returned; reconnects with backoff apply only after it succeeded.
     pub async fn connect_with(url: &str, credentials: Credentials, options: ClientOptions) -> Result<Client, SdkError> {
         let endpoint = Endpoint::parse(url)?;
-        let http = build_http(&endpoint, &options)?;
         let (events, _) = broadcast::channel(options.event_buffer.max(1));
         let (link, _) = watch::channel(Link::Down {
             attempt: 0,
@@ -67,7 +66,7 @@ impl Client {
             ledger: Mutex::new(Ledger::default()),
             events,
             link,
-            http,
+            http: std::sync::OnceLock::new(),
         });
         let conn = Arc::new(shared.open().await?);
         shared.link.send_replace(Link::Up(Arc::clone(&conn)));
@@ -205,7 +204,7 @@ impl StateChanges {
 }
 
 /// The HTTP client for downloads, with the same TLS settings as the WebSocket.
-fn build_http(endpoint: &Endpoint, options: &ClientOptions) -> Result<reqwest::Client, SdkError> {
+pub(crate) fn build_http(endpoint: &Endpoint, options: &ClientOptions) -> Result<reqwest::Client, SdkError> {
     let mut builder = reqwest::Client::builder().connect_timeout(options.connect_timeout);
     if endpoint.is_tls() && options.tls != TlsOptions::SystemRoots {
         if let Some(config) = options.tls.client_config()? {

@@ -167,7 +167,7 @@ impl Client {
             .endpoint
             .http_url(&format!("/files/{}/{filename}", kind.dir()))?;
         let fetch = Fetch {
-            http: &self.shared.http,
+            http: self.shared.http()?,
             url,
             token: self.shared.credentials().token().to_owned(),
             timeout: self.timeout(),

@@ -4,7 +4,7 @@
 //!
 //! Locks are `std` mutexes held only to copy or update small values, never across an `.await`.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use camera_api::role::Role;
 use tokio::sync::{broadcast, watch};
@@ -79,10 +79,21 @@ pub(crate) struct Shared {
     pub(crate) ledger: Mutex<Ledger>,
     pub(crate) events: broadcast::Sender<Arc<Event>>,
     pub(crate) link: watch::Sender<Link>,
-    pub(crate) http: reqwest::Client,
+    /// The HTTP client for downloads, built on first use (it loads trust roots; most clients never download).
+    pub(crate) http: OnceLock<reqwest::Client>,
 }
 
 impl Shared {
+    /// The HTTP client for downloads, with the same TLS settings as the WebSocket.
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, SdkError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let built = crate::client::build_http(&self.endpoint, &self.options)?;
+        // Two first downloads at once may both build one; either is fine.
+        Ok(self.http.get_or_init(|| built))
+    }
+
     pub(crate) fn credentials(&self) -> Credentials {
         self.credentials.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
