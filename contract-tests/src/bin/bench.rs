@@ -6,8 +6,8 @@
 //! server (this binary with `--echo-server`, also on core 0) that parses each JSON request and answers pong:
 //! that is the ceiling the service is compared with.
 //!
-//! Phases: ping throughput on 1 connection (1 in flight) and on 100 connections × 8 in flight, for both servers;
-//! open-loop latency at a fixed 10,000 requests/s (latency counted from the scheduled send time, so queueing
+//! Phases: ping throughput on 1 connection (1 in flight) and on 100 connections × 1 and × 8 in flight, for both
+//! servers; open-loop latency at a fixed 10,000 requests/s (latency counted from the scheduled send time, so queueing
 //! counts); RSS before and after 3,000,000 requests; RSS at start and with 1,000 and 10,000 idle authenticated
 //! connections.
 
@@ -91,6 +91,7 @@ async fn run(quick: bool) -> BenchResult<()> {
     let echo_addr = read_line(&mut echo)?;
     let echo_url = format!("ws://{}", echo_addr.trim());
     let echo_one = throughput(&echo_url, None, 1, 1, &phases).await?;
+    let echo_wide = throughput(&echo_url, None, 100, 1, &phases).await?;
     let echo_many = throughput(&echo_url, None, 100, 8, &phases).await?;
     let echo_latency = open_loop_latency(&echo_url, None, 10_000, 20, phases.measure * 2).await?;
     let _ = echo.kill();
@@ -103,6 +104,7 @@ async fn run(quick: bool) -> BenchResult<()> {
     let key = server.create_key()?;
     let rss_start = rss_kib(server.pid())?;
     let svc_one = throughput(&url, Some(&key), 1, 1, &phases).await?;
+    let svc_wide = throughput(&url, Some(&key), 100, 1, &phases).await?;
     let svc_many = throughput(&url, Some(&key), 100, 8, &phases).await?;
     let latency = open_loop_latency(&url, Some(&key), 10_000, 20, phases.measure * 2).await?;
 
@@ -135,6 +137,7 @@ async fn run(quick: bool) -> BenchResult<()> {
         );
     };
     row("1 connection, 1 in flight", echo_one, svc_one);
+    row("100 connections x 1 in flight", echo_wide, svc_wide);
     row(
         "100 connections x 8 in flight (authenticated, metrics on)",
         echo_many,
