@@ -8,6 +8,9 @@
 //! - Every request is bounded: connect within [`CONNECT_TIMEOUT`], the whole exchange within
 //!   [`REQUEST_TIMEOUT`] (real time: these bound the network, not domain time). A refused or timed-out
 //!   connection is [`ClientError::Unreachable`], which callers turn into -32050 `mediamtx_unavailable` at once.
+//! - `GET /v3/info`, the liveness check, always goes over a fresh connection: a kept-alive connection can outlive
+//!   the MediaMTX it was opened to, and the check must see whether MediaMTX accepts connections now. The other
+//!   requests reuse pooled connections.
 //! - Request bodies are only ever built from [`PathConfWrite`], which has exactly the fields the service owns
 //!   (all named as in the spec's `PathConf`). A configuration read back from MediaMTX ([`PathConfRead`]) cannot
 //!   be serialized, so a read document (whose secrets come back as `<redacted>`) is never sent back.
@@ -234,6 +237,8 @@ struct ErrorBody {
 #[derive(Clone)]
 pub struct MediamtxClient {
     http: reqwest::Client,
+    /// Keeps no idle connection: every request on it connects afresh (the liveness check).
+    fresh: reqwest::Client,
     base: String,
     auth: ApiAuth,
 }
@@ -250,15 +255,19 @@ impl std::fmt::Debug for MediamtxClient {
 impl MediamtxClient {
     /// A client for the API at `api_url` (e.g. `http://127.0.0.1:9997`).
     pub fn new(api_url: &str, auth: ApiAuth) -> Result<MediamtxClient, ClientError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .no_proxy()
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| ClientError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .no_proxy()
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| ClientError::Unreachable(format!("cannot build the HTTP client: {e}")))
+        };
         Ok(MediamtxClient {
-            http,
+            http: built(builder().pool_idle_timeout(Duration::from_secs(30)))?,
+            fresh: built(builder().pool_max_idle_per_host(0))?,
             base: api_url.trim_end_matches('/').to_owned(),
             auth,
         })
@@ -269,9 +278,9 @@ impl MediamtxClient {
         &self.base
     }
 
-    /// `GET /v3/info`.
+    /// `GET /v3/info`, over a fresh connection (see the module docs).
     pub async fn info(&self) -> Result<Info, ClientError> {
-        self.get_json("/v3/info").await
+        self.get_json_over(&self.fresh, "/v3/info").await
     }
 
     /// `GET /v3/config/paths/list`, every page.
@@ -327,7 +336,11 @@ impl MediamtxClient {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let req = self.http.get(format!("{}{path}", self.base));
+        self.get_json_over(&self.http, path).await
+    }
+
+    async fn get_json_over<T: DeserializeOwned>(&self, http: &reqwest::Client, path: &str) -> Result<T, ClientError> {
+        let req = http.get(format!("{}{path}", self.base));
         let body = self.send(req).await?;
         serde_json::from_slice(&body).map_err(|e| ClientError::Decode(format!("GET {path}: {e}")))
     }

@@ -16,7 +16,10 @@
 //!   -32050 `mediamtx_unavailable` without a network round trip ([`Reconciler::ensure_up`]). Any request that
 //!   finds MediaMTX unreachable turns the link down at once and wakes the loop, which turns it up again as soon
 //!   as MediaMTX answers. Transitions bump a generation on a watch channel (the app turns that into a health
-//!   refresh, hence a `system_health_update`) and set `camera_service_mediamtx_up`.
+//!   refresh, hence a `system_health_update`) and set `camera_service_mediamtx_up`. A caller's request in flight
+//!   when the link goes down ends at once with -32050, and one slower than [`SLOW_REQUEST_PROBE`] probes
+//!   MediaMTX (`/v3/info` always connects afresh), so a MediaMTX that dies under a kept-alive connection never
+//!   holds a caller for the whole request timeout.
 //! - Applies are serialized by an async mutex; the state lock is a std mutex never held across an await.
 //! - Readers the service itself runs (the keepalive readers of pinned streams and recordings) are counted with
 //!   [`Reconciler::add_own_reader`] / [`Reconciler::remove_own_reader`] and never counted as viewers.
@@ -49,6 +52,9 @@ pub const DRIFT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 pub const RESTART_DEGRADED_FOR: Duration = Duration::from_secs(60);
 /// Window of the `bitrate` figure.
 pub const BITRATE_WINDOW: Duration = Duration::from_secs(10);
+/// A caller's request that has had no answer for this long makes the loop probe MediaMTX at once (real time:
+/// it bounds the network, like the client's timeouts).
+pub const SLOW_REQUEST_PROBE: Duration = Duration::from_millis(250);
 /// Oldest MediaMTX with Control API v3 path semantics the service supports.
 pub const MIN_VERSION: (u64, u64, u64) = (1, 2, 0);
 /// Byte-count samples kept per path (one per poll; a little more than the bitrate window).
@@ -115,6 +121,8 @@ pub struct Reconciler {
     settings: PathSettings,
     inner: Mutex<Inner>,
     apply_lock: tokio::sync::Mutex<()>,
+    /// Held by the one slow caller that probes MediaMTX ([`Reconciler::for_caller`]).
+    probe_lock: tokio::sync::Mutex<()>,
     wake: Notify,
     generation: watch::Sender<u64>,
 }
@@ -154,6 +162,7 @@ impl Reconciler {
                 ingest: HashMap::new(),
             }),
             apply_lock: tokio::sync::Mutex::new(()),
+            probe_lock: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             generation,
         })
@@ -235,13 +244,50 @@ impl Reconciler {
     /// A fresh read of one path (`None`: not configured in MediaMTX).
     pub async fn fetch_path(&self, name: &str) -> crate::Result<Option<PathState>> {
         self.ensure_up()?;
-        self.client.path(name).await.map_err(|e| self.fail(&e))
+        self.for_caller(self.client.path(name)).await
     }
 
     /// A fresh read of every path.
     pub async fn fetch_paths(&self) -> crate::Result<Vec<PathState>> {
         self.ensure_up()?;
-        self.client.paths().await.map_err(|e| self.fail(&e))
+        self.for_caller(self.client.paths()).await
+    }
+
+    /// Runs a request a caller waits for. It ends early with -32050 when the link goes down meanwhile: a request
+    /// on a kept-alive connection that a dying MediaMTX never answers would otherwise hold the caller for the
+    /// whole request timeout. When no answer came within [`SLOW_REQUEST_PROBE`], MediaMTX is probed
+    /// (`GET /v3/info` on a fresh connection), which turns the link down if MediaMTX is gone.
+    async fn for_caller<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> crate::Result<T> {
+        let mut transitions = self.subscribe();
+        let request = std::pin::pin!(request);
+        let probe = async {
+            tokio::time::sleep(SLOW_REQUEST_PROBE).await;
+            // One probe at a time; other slow callers learn its verdict from the link state.
+            if let Ok(_only) = self.probe_lock.try_lock() {
+                self.check_info().await;
+            }
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        let down = async {
+            loop {
+                if self.link().state != LinkState::Up {
+                    return;
+                }
+                if transitions.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            answer = request => answer.map_err(|e| self.fail(&e)),
+            () = down => Err(self.ensure_up().err().unwrap_or_else(|| {
+                super::mediamtx_unavailable("MediaMTX went away during the request")
+            })),
+            never = probe => match never {},
+        }
     }
 
     /// Makes sure the path of `name` is configured as desired (applies it now if it is not known to be).
@@ -254,7 +300,7 @@ impl Reconciler {
         if self.lock().applied.get(name) == Some(&conf) {
             return Ok(());
         }
-        self.client.replace_path(name, &conf).await.map_err(|e| self.fail(&e))?;
+        self.for_caller(self.client.replace_path(name, &conf)).await?;
         self.lock().applied.insert(name.to_owned(), conf);
         Ok(())
     }
@@ -306,15 +352,17 @@ impl Reconciler {
             self.flip_record(name, was);
             return Err(crate::Error::internal(format!("no desired MediaMTX path for {name}")));
         };
-        match self.client.replace_path(name, &conf).await {
+        match self.for_caller(self.client.replace_path(name, &conf)).await {
             Ok(()) => {
                 self.lock().applied.insert(name.to_owned(), conf);
                 tracing::info!(path = name, record = on, "MediaMTX record flag applied");
                 Ok(())
             }
             Err(e) => {
+                // Also when the request was cut short: the link is down, and the full apply after it comes back
+                // writes the flag as it is desired now.
                 self.flip_record(name, was);
-                Err(self.fail(&e))
+                Err(e)
             }
         }
     }
@@ -759,6 +807,10 @@ mod tests {
 
     /// A reconciler of one virtual camera whose MediaMTX never answers, on a manual clock.
     fn offline_reconciler() -> (Arc<Reconciler>, Arc<EventBus>, Arc<crate::clock::ManualClock>) {
+        reconciler_at("http://127.0.0.1:1")
+    }
+
+    fn reconciler_at(api_url: &str) -> (Arc<Reconciler>, Arc<EventBus>, Arc<crate::clock::ManualClock>) {
         use crate::cameras::{CameraRegistry, NoDevices};
         let events = EventBus::new_for_tests();
         let clock = crate::clock::ManualClock::new(time::macros::datetime!(2025-01-15 14:30:00 UTC));
@@ -769,9 +821,60 @@ mod tests {
             events.clone(),
             clock.clone(),
         );
-        let client = MediamtxClient::new("http://127.0.0.1:1", super::super::client::ApiAuth::None).expect("client");
+        let client = MediamtxClient::new(api_url, super::super::client::ApiAuth::None).expect("client");
         let r = Reconciler::new(client, cameras, events.clone(), clock.clone(), PathSettings::default());
         (r, events, clock)
+    }
+
+    /// A MediaMTX that never answers; yields the reconciler and the accepted sockets (kept open so that the
+    /// requests on them hang rather than fail). `keeps_listening: false` closes the listener after the first
+    /// connection: a MediaMTX that died under a kept-alive connection.
+    async fn hung_mediamtx(
+        keeps_listening: bool,
+    ) -> (Arc<Reconciler>, tokio::sync::mpsc::Receiver<tokio::net::TcpStream>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (accepted, rx) = tokio::sync::mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                if accepted.send(socket).await.is_err() || !keeps_listening {
+                    return;
+                }
+            }
+        });
+        let (r, _events, _clock) = reconciler_at(&url);
+        assert!(r.link_up(Some("v1.20.1".into()), None));
+        (r, rx)
+    }
+
+    #[tokio::test]
+    async fn a_request_in_flight_ends_when_the_link_goes_down() {
+        let (r, mut accepted) = hung_mediamtx(true).await;
+        let caller = tokio::spawn({
+            let r = r.clone();
+            async move { r.fetch_paths().await }
+        });
+        let _socket = accepted.recv().await.expect("the request reached MediaMTX");
+        r.link_down("connection refused (probe)");
+        let err = caller.await.expect("join").expect_err("-32050");
+        assert_eq!(err.reason, "mediamtx_unavailable");
+        // The link's reason, not the client's timeout: the caller did not wait for the request to time out.
+        assert!(err.details.contains("(probe)"), "{}", err.details);
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_probes_mediamtx_and_ends_when_it_is_gone() {
+        let (r, mut accepted) = hung_mediamtx(false).await;
+        let caller = tokio::spawn({
+            let r = r.clone();
+            async move { r.fetch_path("camera0").await }
+        });
+        let _socket = accepted.recv().await.expect("the request reached MediaMTX");
+        let err = caller.await.expect("join").expect_err("-32050");
+        assert_eq!(err.reason, "mediamtx_unavailable");
+        // The probe's refused connection, not the hung request's timeout.
+        assert!(err.details.contains("connection failed"), "{}", err.details);
+        assert_eq!(r.link().state, LinkState::Down);
     }
 
     #[tokio::test]
