@@ -93,7 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let page = catalog.list_recordings(device, PAGE, offset).await?;
             times.push(t.elapsed());
             if i == 0 {
-                assert_eq!(page.files.len(), PAGE.min(page.total));
+                assert_eq!(page.files.len() as u64, (PAGE as u64).min(page.total));
             }
         }
         times.sort();

@@ -26,7 +26,9 @@ use crate::media::snapshots::{ImageFormat, image_size};
 use crate::media::{blocking, download_url, parse_generated_name, storage_unavailable};
 use crate::store::Store;
 use crate::{Error, ErrorKind};
-use serde::Serialize;
+use camera_api::types::{
+    DeleteFileResult, GetSnapshotInfoResult, ListRecordingsResult, ListSnapshotsResult, RecordingFile, SnapshotFile,
+};
 use serde_json::json;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -71,53 +73,6 @@ impl FileKind {
         };
         Error::not_found(reason, self.as_str(), filename)
     }
-}
-
-/// A `list_recordings` item / `get_recording_info` result.
-#[derive(Clone, Debug, Serialize)]
-pub struct RecordingFile {
-    pub filename: String,
-    pub file_size: u64,
-    pub created_time: String,
-    pub modified_time: String,
-    pub duration: u64,
-    pub format: String,
-    /// `""` when unknown (a file the service did not write and whose name says nothing).
-    pub device: String,
-    pub in_progress: bool,
-    pub download_url: String,
-}
-
-/// A `list_snapshots` item; `get_snapshot_info` adds `resolution`.
-#[derive(Clone, Debug, Serialize)]
-pub struct SnapshotFile {
-    pub filename: String,
-    pub file_size: u64,
-    pub created_time: String,
-    pub modified_time: String,
-    pub format: String,
-    /// `""` when unknown.
-    pub device: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<String>,
-    pub download_url: String,
-}
-
-/// One page of a listing.
-#[derive(Clone, Debug, Serialize)]
-pub struct Page<T> {
-    pub files: Vec<T>,
-    pub total: usize,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-/// The `delete_recording` / `delete_snapshot` result.
-#[derive(Clone, Debug, Serialize)]
-pub struct Deleted {
-    pub filename: String,
-    pub deleted: bool,
-    pub message: String,
 }
 
 /// A file found on disk, before formatting.
@@ -205,7 +160,7 @@ impl FileCatalog {
         device: Option<&str>,
         limit: usize,
         offset: usize,
-    ) -> crate::Result<Page<RecordingFile>> {
+    ) -> crate::Result<ListRecordingsResult> {
         self.index.ensure_fresh(FileKind::Recording).await?;
         let (rows, total) = self.index.page(FileKind::Recording, device, limit, offset).await?;
         let writing = self.recorder.files_in_progress();
@@ -217,11 +172,11 @@ impl FileCatalog {
             }
             files.push(self.recording_item(row, in_progress));
         }
-        Ok(Page {
+        Ok(ListRecordingsResult {
             files,
-            total,
-            limit,
-            offset,
+            total: total as u64,
+            limit: wire_limit(limit),
+            offset: offset as u64,
         })
     }
 
@@ -230,14 +185,14 @@ impl FileCatalog {
         device: Option<&str>,
         limit: usize,
         offset: usize,
-    ) -> crate::Result<Page<SnapshotFile>> {
+    ) -> crate::Result<ListSnapshotsResult> {
         self.index.ensure_fresh(FileKind::Snapshot).await?;
         let (rows, total) = self.index.page(FileKind::Snapshot, device, limit, offset).await?;
-        Ok(Page {
+        Ok(ListSnapshotsResult {
             files: rows.into_iter().map(|r| self.snapshot_item(r)).collect(),
-            total,
-            limit,
-            offset,
+            total: total as u64,
+            limit: wire_limit(limit),
+            offset: offset as u64,
         })
     }
 
@@ -254,7 +209,8 @@ impl FileCatalog {
         Ok(self.recording_item(row, in_progress))
     }
 
-    pub async fn snapshot_info(&self, filename: &str) -> crate::Result<SnapshotFile> {
+    /// `get_snapshot_info`: the list item plus `resolution` (`""` when the image header cannot be read).
+    pub async fn snapshot_info(&self, filename: &str) -> crate::Result<GetSnapshotInfoResult> {
         check_name(filename)?;
         let row = self.row(FileKind::Snapshot, filename).await?;
         let path = self.snapshots_dir.join(&row.filename);
@@ -264,12 +220,13 @@ impl FileCatalog {
             Ok(read.ok().and_then(|_| image_size(&head)))
         })
         .await?;
-        let mut item = self.snapshot_item(row);
-        item.resolution = Some(resolution.map_or_else(String::new, |(w, h)| format!("{w}x{h}")));
-        Ok(item)
+        Ok(GetSnapshotInfoResult {
+            file: self.snapshot_item(row),
+            resolution: resolution.map_or_else(String::new, |(w, h)| format!("{w}x{h}")),
+        })
     }
 
-    pub async fn delete_recording(&self, filename: &str) -> crate::Result<Deleted> {
+    pub async fn delete_recording(&self, filename: &str) -> crate::Result<DeleteFileResult> {
         check_name(filename)?;
         if self.recorder.files_in_progress().iter().any(|f| f == filename) {
             return Err(Error::new(
@@ -282,17 +239,17 @@ impl FileCatalog {
             .suggest("Stop the recording first"));
         }
         self.delete(FileKind::Recording, filename, "api").await?;
-        Ok(Deleted {
+        Ok(DeleteFileResult {
             filename: filename.to_owned(),
             deleted: true,
             message: "Recording file deleted successfully".into(),
         })
     }
 
-    pub async fn delete_snapshot(&self, filename: &str) -> crate::Result<Deleted> {
+    pub async fn delete_snapshot(&self, filename: &str) -> crate::Result<DeleteFileResult> {
         check_name(filename)?;
         self.delete(FileKind::Snapshot, filename, "api").await?;
-        Ok(Deleted {
+        Ok(DeleteFileResult {
             filename: filename.to_owned(),
             deleted: true,
             message: "Snapshot file deleted successfully".into(),
@@ -444,7 +401,6 @@ impl FileCatalog {
             filename: row.filename,
             file_size: row.file_size,
             format: row.format,
-            resolution: None,
         }
     }
 
@@ -470,78 +426,9 @@ impl FileCatalog {
     }
 }
 
-// ---- wire conversions (camera-api contract types) ----
-
-impl From<RecordingFile> for camera_api::types::RecordingFile {
-    fn from(f: RecordingFile) -> Self {
-        camera_api::types::RecordingFile {
-            filename: f.filename,
-            file_size: f.file_size,
-            created_time: f.created_time,
-            modified_time: f.modified_time,
-            duration: f.duration,
-            format: f.format,
-            device: f.device,
-            in_progress: f.in_progress,
-            download_url: f.download_url,
-        }
-    }
-}
-
-impl From<SnapshotFile> for camera_api::types::SnapshotFile {
-    fn from(f: SnapshotFile) -> Self {
-        camera_api::types::SnapshotFile {
-            filename: f.filename,
-            file_size: f.file_size,
-            created_time: f.created_time,
-            modified_time: f.modified_time,
-            format: f.format,
-            device: f.device,
-            download_url: f.download_url,
-        }
-    }
-}
-
-impl From<SnapshotFile> for camera_api::types::GetSnapshotInfoResult {
-    fn from(mut f: SnapshotFile) -> Self {
-        let resolution = f.resolution.take().unwrap_or_default();
-        camera_api::types::GetSnapshotInfoResult {
-            file: f.into(),
-            resolution,
-        }
-    }
-}
-
-impl From<Page<RecordingFile>> for camera_api::types::ListRecordingsResult {
-    fn from(p: Page<RecordingFile>) -> Self {
-        camera_api::types::ListRecordingsResult {
-            files: p.files.into_iter().map(Into::into).collect(),
-            total: p.total as u64,
-            limit: u32::try_from(p.limit).unwrap_or(u32::MAX),
-            offset: p.offset as u64,
-        }
-    }
-}
-
-impl From<Page<SnapshotFile>> for camera_api::types::ListSnapshotsResult {
-    fn from(p: Page<SnapshotFile>) -> Self {
-        camera_api::types::ListSnapshotsResult {
-            files: p.files.into_iter().map(Into::into).collect(),
-            total: p.total as u64,
-            limit: u32::try_from(p.limit).unwrap_or(u32::MAX),
-            offset: p.offset as u64,
-        }
-    }
-}
-
-impl From<Deleted> for camera_api::types::DeleteFileResult {
-    fn from(d: Deleted) -> Self {
-        camera_api::types::DeleteFileResult {
-            filename: d.filename,
-            deleted: d.deleted,
-            message: d.message,
-        }
-    }
+/// `limit` as the wire carries it (the handlers cap it well below `u32::MAX`).
+fn wire_limit(limit: usize) -> u32 {
+    u32::try_from(limit).unwrap_or(u32::MAX)
 }
 
 fn check_name(filename: &str) -> crate::Result<()> {

@@ -163,9 +163,9 @@ async fn snapshots_info_and_delete() {
     assert!(json.get("resolution").is_none(), "list items have no resolution");
 
     let info = f.catalog.snapshot_info("front.png").await.expect("info");
-    assert_eq!(info.resolution.as_deref(), Some("320x240"));
-    assert_eq!(info.format, "png");
-    assert_eq!(info.file_size, front.file_size);
+    assert_eq!(info.resolution, "320x240");
+    assert_eq!(info.file.format, "png");
+    assert_eq!(info.file.file_size, front.file_size);
 
     let deleted = f.catalog.delete_snapshot("front.png").await.expect("delete");
     assert!(deleted.deleted);

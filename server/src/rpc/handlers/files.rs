@@ -2,10 +2,7 @@
 
 use crate::error::Error;
 use crate::rpc::call::{Call, parse};
-use camera_api::types::files::{
-    DeleteFileResult, FilenameParams, GetSnapshotInfoResult, ListFilesParams, ListRecordingsResult,
-    ListSnapshotsResult, RecordingFile,
-};
+use camera_api::types::files::{FilenameParams, ListFilesParams};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -30,7 +27,7 @@ pub async fn list_recordings(call: Call, params: Map<String, Value>) -> crate::R
         .files
         .list_recordings(p.device.as_deref(), limit, offset)
         .await?;
-    to_value(ListRecordingsResult::from(page))
+    to_value(page)
 }
 
 pub async fn list_snapshots(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
@@ -41,31 +38,25 @@ pub async fn list_snapshots(call: Call, params: Map<String, Value>) -> crate::Re
         .files
         .list_snapshots(p.device.as_deref(), limit, offset)
         .await?;
-    to_value(ListSnapshotsResult::from(page))
+    to_value(page)
 }
 
 pub async fn get_recording_info(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let p: FilenameParams = parse(params)?;
-    to_value(RecordingFile::from(call.app.files.recording_info(&p.filename).await?))
+    to_value(call.app.files.recording_info(&p.filename).await?)
 }
 
 pub async fn get_snapshot_info(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let p: FilenameParams = parse(params)?;
-    to_value(GetSnapshotInfoResult::from(
-        call.app.files.snapshot_info(&p.filename).await?,
-    ))
+    to_value(call.app.files.snapshot_info(&p.filename).await?)
 }
 
 pub async fn delete_recording(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let p: FilenameParams = parse(params)?;
-    to_value(DeleteFileResult::from(
-        call.app.files.delete_recording(&p.filename).await?,
-    ))
+    to_value(call.app.files.delete_recording(&p.filename).await?)
 }
 
 pub async fn delete_snapshot(call: Call, params: Map<String, Value>) -> crate::Result<Value> {
     let p: FilenameParams = parse(params)?;
-    to_value(DeleteFileResult::from(
-        call.app.files.delete_snapshot(&p.filename).await?,
-    ))
+    to_value(call.app.files.delete_snapshot(&p.filename).await?)
 }
