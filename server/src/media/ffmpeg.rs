@@ -577,6 +577,24 @@ mod tests {
         assert!(matches!(err, FfmpegError::Timeout { .. }), "{err:?}");
     }
 
+    /// An ffmpeg that runs until stopped: a real-time test pattern into the null muxer.
+    fn endless_test_pattern() -> Vec<String> {
+        [
+            "-loglevel",
+            "warning",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=rate=5",
+            "-f",
+            "null",
+            "-",
+        ]
+        .map(String::from)
+        .into()
+    }
+
     #[test]
     fn children_die_with_their_spawner() {
         let pid = std::thread::spawn(|| {
@@ -585,20 +603,7 @@ mod tests {
                 .build()
                 .expect("runtime");
             rt.block_on(async {
-                let args: Vec<String> = [
-                    "-loglevel",
-                    "warning",
-                    "-re",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "testsrc=rate=5",
-                    "-f",
-                    "null",
-                    "-",
-                ]
-                .map(String::from)
-                .into();
+                let args = endless_test_pattern();
                 let p = Ffmpeg::default().spawn(Role::Keepalive, &args).expect("spawn");
                 let pid = p.pid().expect("pid");
                 // Simulate a crash: the handle is never dropped, so kill_on_drop cannot act.
@@ -626,20 +631,7 @@ mod tests {
     #[tokio::test]
     async fn graceful_stop_with_q() {
         let ff = Ffmpeg::default();
-        let args: Vec<String> = [
-            "-loglevel",
-            "warning",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=rate=5",
-            "-f",
-            "null",
-            "-",
-        ]
-        .map(String::from)
-        .into();
+        let args = endless_test_pattern();
         let mut p = ff.spawn(Role::Recorder, &args).expect("spawn");
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(p.try_exited().is_none());
