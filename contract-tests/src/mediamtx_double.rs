@@ -287,42 +287,35 @@ fn check_type(value: &Value, spec: &PropSpec) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses a Go duration (`10s`, `1m0s`, `250ms`) or whole days (`1d`), as MediaMTX does.
+/// Parses a Go duration (`10s`, `1m0s`, `1.5h`, `250ms`; `0` alone) or MediaMTX's whole days (`1d`): one or
+/// more number-and-unit pairs. This is the test oracle of what MediaMTX accepts, so it is written apart from
+/// the service's parser rather than shared with it.
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    const UNITS: [(&str, f64); 8] = [
+        ("ns", 1e-9),
+        ("us", 1e-6),
+        ("µs", 1e-6),
+        ("ms", 1e-3),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("h", 3600.0),
+        ("d", 86400.0),
+    ];
     if s == "0" {
         return Some(Duration::ZERO);
     }
-    let mut rest = s;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
+    let numeric = |c: &char| c.is_ascii_digit() || *c == '.';
+    let mut chars = s.chars().peekable();
+    chars.peek()?;
+    let mut seconds = 0f64;
+    while chars.peek().is_some() {
+        let number: String = std::iter::from_fn(|| chars.next_if(numeric)).collect();
+        let unit: String = std::iter::from_fn(|| chars.next_if(|c| !numeric(c))).collect();
+        let value: f64 = number.parse().ok()?;
+        let (_, scale) = UNITS.iter().find(|(name, _)| *name == unit)?;
+        seconds += value * scale;
     }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if n == 0 {
-            return None;
-        }
-        let value: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => return None,
-        };
-        total += value * unit;
-        rest = &rest[u..];
-    }
-    Duration::try_from_secs_f64(total).ok()
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// Runtime state of one configured path.
@@ -1520,6 +1513,14 @@ mod tests {
         assert_eq!(rtsp_path("rtsp://h/a/b?x=1"), "a/b");
         assert_eq!(percent_decode("bad%20name"), "bad name");
         assert_eq!(parse_go_duration("1m0s"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_go_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
+        for bad in ["", "10", "s", "1x", "1.2.3s", "10 s", "-"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad:?}");
+        }
         let now = rfc3339_now();
         assert_eq!(now.len(), 30, "{now}");
         assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T', "{now}");
