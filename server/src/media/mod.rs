@@ -240,6 +240,31 @@ pub(crate) mod test_support {
     }
 
     impl Harness {
+        /// A real recorder and a file catalogue over this harness's storage folders (created here).
+        pub fn recorder_and_catalog(
+            &self,
+        ) -> (Arc<crate::media::recorder::Recorder>, crate::media::files::FileCatalog) {
+            let recorder = crate::media::recorder::Recorder::new(
+                &self.config,
+                Arc::clone(&self.cameras),
+                Ffmpeg::default(),
+                Arc::clone(&self.events),
+                self.clock.clone(),
+                self.store.clone(),
+            );
+            let catalog = crate::media::files::FileCatalog::new(
+                &self.config,
+                Arc::clone(&recorder),
+                Ffmpeg::default(),
+                Arc::clone(&self.events),
+                self.clock.clone(),
+                self.store.clone(),
+            );
+            std::fs::create_dir_all(&self.config.storage.recordings_path).expect("recordings dir");
+            std::fs::create_dir_all(&self.config.storage.snapshots_path).expect("snapshots dir");
+            (recorder, catalog)
+        }
+
         /// Payloads published on `topic`.
         pub fn payloads(&self, topic: &str) -> Vec<serde_json::Value> {
             self.events

@@ -53,22 +53,8 @@ struct Fixture {
 /// 2025-01-15T14:30:00.123Z) plus a storage service; `real` selects the ffmpeg recorder over the stand-in.
 async fn fixture_with(real: bool, adjust: impl FnOnce(&mut Config)) -> Fixture {
     let h = harness_with(adjust).await;
-    let recorder = Recorder::new(
-        &h.config,
-        h.cameras.clone(),
-        Ffmpeg::default(),
-        h.events.clone(),
-        h.clock.clone(),
-        h.store.clone(),
-    );
-    let files = Arc::new(FileCatalog::new(
-        &h.config,
-        recorder.clone(),
-        Ffmpeg::default(),
-        h.events.clone(),
-        h.clock.clone(),
-        h.store.clone(),
-    ));
+    let (recorder, files) = h.recorder_and_catalog();
+    let files = Arc::new(files);
     let fake = Arc::new(FakeRecorder::default());
     let control: Arc<dyn RecordingControl> = if real { recorder.clone() } else { fake.clone() };
     let storage = StorageService::new(

@@ -2,7 +2,6 @@
 //! manual clock, and the request pipeline after routing (`serve`).
 
 use super::*;
-use crate::media::ffmpeg::Ffmpeg;
 use crate::media::test_support::{Harness, harness};
 use axum::body::to_bytes;
 use camera_api::role::Role;
@@ -23,24 +22,7 @@ const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 async fn fixture() -> Fixture {
     let h = harness().await;
-    let recorder = Recorder::new(
-        &h.config,
-        Arc::clone(&h.cameras),
-        Ffmpeg::default(),
-        Arc::clone(&h.events),
-        h.clock.clone(),
-        h.store.clone(),
-    );
-    let files = FileCatalog::new(
-        &h.config,
-        Arc::clone(&recorder),
-        Ffmpeg::default(),
-        Arc::clone(&h.events),
-        h.clock.clone(),
-        h.store.clone(),
-    );
-    std::fs::create_dir_all(&h.config.storage.recordings_path).expect("dir");
-    std::fs::create_dir_all(&h.config.storage.snapshots_path).expect("dir");
+    let (recorder, files) = h.recorder_and_catalog();
     let auth = AuthService::new(
         &h.config,
         h.store.clone(),

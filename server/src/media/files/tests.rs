@@ -13,24 +13,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let h = harness().await;
-    let recorder = Recorder::new(
-        &h.config,
-        Arc::clone(&h.cameras),
-        Ffmpeg::default(),
-        Arc::clone(&h.events),
-        h.clock.clone(),
-        h.store.clone(),
-    );
-    let catalog = FileCatalog::new(
-        &h.config,
-        Arc::clone(&recorder),
-        Ffmpeg::default(),
-        Arc::clone(&h.events),
-        h.clock.clone(),
-        h.store.clone(),
-    );
-    std::fs::create_dir_all(&h.config.storage.recordings_path).expect("dir");
-    std::fs::create_dir_all(&h.config.storage.snapshots_path).expect("dir");
+    let (recorder, catalog) = h.recorder_and_catalog();
     Fixture { h, recorder, catalog }
 }
 
