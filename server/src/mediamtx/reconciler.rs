@@ -52,8 +52,8 @@ pub const DRIFT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 pub const RESTART_DEGRADED_FOR: Duration = Duration::from_secs(60);
 /// Window of the `bitrate` figure.
 pub const BITRATE_WINDOW: Duration = Duration::from_secs(10);
-/// A caller's request that has had no answer for this long makes the loop probe MediaMTX at once (real time:
-/// it bounds the network, like the client's timeouts).
+/// A caller's request that has had no answer for this long probes MediaMTX at once (real time: it bounds the
+/// network, like the client's timeouts).
 pub const SLOW_REQUEST_PROBE: Duration = Duration::from_millis(250);
 /// Oldest MediaMTX with Control API v3 path semantics the service supports.
 pub const MIN_VERSION: (u64, u64, u64) = (1, 2, 0);
