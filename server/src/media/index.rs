@@ -6,8 +6,9 @@
 //!   blocking pool, upsert new or changed rows, delete rows whose file is gone) runs at start and every
 //!   [`RECONCILE_EVERY`] of the injected clock. Between reconciles an inotify watch on both folders
 //!   (create, close_write, moved from/to, delete) feeds a bounded channel of changed names; each is re-stat'ed
-//!   and its row upserted or deleted. A full channel or a kernel queue overflow schedules a full reconcile
-//!   instead, so no change is lost for longer than one reconcile period.
+//!   and its row upserted or deleted, up to [`APPLY_CHUNK`] names per store transaction (so the watch keeps up
+//!   with a burst of files). A full channel or a kernel queue overflow schedules a full reconcile instead, so
+//!   no change is lost for longer than one reconcile period.
 //! - Only regular files (never symlinks) whose names pass the filename rule and carry a media extension of
 //!   their kind get a row, exactly what the scan-based catalogue listed.
 //! - A listing while the watch runs costs one `stat` of the folder: if its mtime moved past the one taken
@@ -78,6 +79,8 @@ pub const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 const CHANGE_CAPACITY: usize = 1024;
 /// How long a listing waits for the watch to apply a change it has seen in a folder's mtime.
 const CATCH_UP: Duration = Duration::from_millis(250);
+/// Most files the watch applies in one store transaction (bounds how long a listing can wait for the store).
+const APPLY_CHUNK: usize = 256;
 /// Most cached counts (kinds × device filters).
 const COUNT_CACHE: usize = 256;
 
@@ -225,6 +228,26 @@ impl MediaIndex {
         let dir = self.dir(kind).to_owned();
         let name = filename.to_owned();
         self.store.call(move |conn| refresh_one(conn, &dir, kind, &name)).await
+    }
+
+    /// [`MediaIndex::refresh`] for a batch of files in one transaction (one commit instead of one per file);
+    /// returns the recordings that are listable now.
+    async fn refresh_batch(&self, files: Vec<(FileKind, String)>) -> crate::Result<Vec<String>> {
+        let dirs = [self.recordings_dir.clone(), self.snapshots_dir.clone()];
+        self.store
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let mut arrived = Vec::new();
+                for (kind, name) in files {
+                    let listable = refresh_one(&tx, &dirs[slot(kind)], kind, &name)?.is_some();
+                    if listable && kind == FileKind::Recording {
+                        arrived.push(name);
+                    }
+                }
+                tx.commit()?;
+                Ok(arrived)
+            })
+            .await
     }
 
     /// The row of a file, as indexed (no disk access).
@@ -404,19 +427,26 @@ impl MediaIndex {
             }
             next = rx.try_recv().ok();
         }
-        for (k, name) in names {
-            let kind = if k == FileKind::Recording.as_str() {
-                FileKind::Recording
-            } else {
-                FileKind::Snapshot
-            };
-            match self.refresh(kind, &name).await {
-                Ok(Some(_)) if kind == FileKind::Recording => {
-                    let _ = self.arrivals.send(name);
+        let names: Vec<(FileKind, String)> = names
+            .into_iter()
+            .map(|(k, name)| {
+                let kind = if k == FileKind::Recording.as_str() {
+                    FileKind::Recording
+                } else {
+                    FileKind::Snapshot
+                };
+                (kind, name)
+            })
+            .collect();
+        for chunk in names.chunks(APPLY_CHUNK) {
+            match self.refresh_batch(chunk.to_vec()).await {
+                Ok(arrived) => {
+                    for name in arrived {
+                        let _ = self.arrivals.send(name);
+                    }
                 }
-                Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(filename = name, error = %e, "media index update failed");
+                    tracing::warn!(error = %e, "media index update failed");
                     return true;
                 }
             }
@@ -554,7 +584,7 @@ fn reconcile_kind(conn: &mut Connection, kind: FileKind, found: &HashMap<String,
     Ok(changed)
 }
 
-fn refresh_one(conn: &mut Connection, dir: &Path, kind: FileKind, name: &str) -> crate::Result<Option<IndexRow>> {
+fn refresh_one(conn: &Connection, dir: &Path, kind: FileKind, name: &str) -> crate::Result<Option<IndexRow>> {
     let m = if listable(kind, name) {
         match std::fs::symlink_metadata(dir.join(name)) {
             Ok(m) if m.is_file() => Some(meta(&m)),
