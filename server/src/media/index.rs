@@ -125,7 +125,7 @@ pub struct MediaIndex {
     /// Per kind (recordings, snapshots): the folder's mtime taken just before the last pass that brought the
     /// rows up to date (a full reconcile, or a batch of watch events). A folder whose mtime moved past it has
     /// entries the index may not have seen yet.
-    synced: Mutex<[Option<i64>; 2]>,
+    synced: watch::Sender<[Option<i64>; 2]>,
     /// Names of recording files the watch saw appear (see the module docs).
     arrivals: broadcast::Sender<String>,
 }
@@ -150,7 +150,7 @@ impl MediaIndex {
             snapshots_dir,
             live: AtomicBool::new(false),
             counts: Arc::new(Mutex::new(HashMap::new())),
-            synced: Mutex::new([None, None]),
+            synced: watch::Sender::new([None, None]),
             arrivals: broadcast::channel(ARRIVALS_CAPACITY).0,
         })
     }
@@ -187,15 +187,13 @@ impl MediaIndex {
         }
         let dir = self.dir(kind).to_owned();
         let now = crate::media::blocking(move || Ok(dir_mtime(&dir))).await?;
-        let caught_up = || lock(&self.synced)[slot(kind)] >= now;
-        let deadline = tokio::time::Instant::now() + CATCH_UP;
-        while !caught_up() {
-            if tokio::time::Instant::now() >= deadline {
-                return self.reconcile().await.map(|_| ());
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut synced = self.synced.subscribe();
+        let caught_up = async { synced.wait_for(|synced| synced[slot(kind)] >= now).await.is_ok() };
+        if tokio::time::timeout(CATCH_UP, caught_up).await == Ok(true) {
+            return Ok(());
         }
-        Ok(())
+        // Not caught up in time (or the index is going away): read the disk instead.
+        self.reconcile().await.map(|_| ())
     }
 
     /// Full pass over both folders. Returns how many rows were written or deleted.
@@ -218,9 +216,12 @@ impl MediaIndex {
     }
 
     fn mark_synced(&self, kind: FileKind, mtime: Option<i64>) {
-        let mut synced = lock(&self.synced);
-        let s = &mut synced[slot(kind)];
-        *s = (*s).max(mtime);
+        self.synced.send_if_modified(|synced| {
+            let s = &mut synced[slot(kind)];
+            let newer = mtime > *s;
+            *s = (*s).max(mtime);
+            newer
+        });
     }
 
     /// Re-stats one file and upserts or deletes its row; returns the row when the file is listable.
